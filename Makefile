@@ -1,0 +1,43 @@
+# Thin wrappers; the logic lives in Python. `make run` and `make test` are the README's two set-up commands.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+INSTALLED := $(VENV)/.installed
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: install run test lint format lock
+
+# The virtualenv, with uv bootstrapped into it, installs exactly what uv.lock pins (via requirements/dev.txt).
+$(INSTALLED): requirements/dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements/dev.txt
+	touch $@
+
+install: $(INSTALLED)
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# Two passes: every tier but postgres on SQLite, then the postgres tier against TEST_DATABASE_URL.
+test: install
+	$(PYTEST) -m "not postgres" $(PYTEST_ARGS)
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PYTEST) -m postgres $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# After editing pyproject.toml: re-pin, then re-export the requirements files pip, Docker and Vercel read.
+lock: install
+	$(BIN)/uv lock
+	$(BIN)/uv export --frozen --no-dev --no-emit-project --quiet -o requirements/production.txt
+	$(BIN)/uv export --frozen --no-emit-project --quiet -o requirements/dev.txt

@@ -1,0 +1,23 @@
+"""The test suite: SQLite by default, the local PostgreSQL when TEST_DATABASE_URL is set (postgres tier)."""
+
+from __future__ import annotations
+
+from .base import *
+
+SECRET_KEY = "test-only-" + "k" * 60
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+
+TEST_DATABASE_URL = env.str("TEST_DATABASE_URL", default="")
+DATABASES = {
+    "default": parse_database_url("TEST_DATABASE_URL", TEST_DATABASE_URL or "sqlite://", conn_max_age=0),
+}
+# Hashing passwords slowly is the point in production and pure waste in tests.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests render pages without running collectstatic; the manifest storage is tested through real builds.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Serve static files from the finders, as in development: the suite never runs collectstatic first.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,21 @@
+"""WSGI entry point for Gunicorn (`config.wsgi:application`) and Vercel (`app`, the name Vercel looks up).
+
+Production settings by default; on Vercel, whose runtime sets `VERCEL=1`, the vercel settings instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+from config.startup import load_settings_or_exit
+
+os.environ.setdefault(
+    "DJANGO_SETTINGS_MODULE",
+    "config.settings.vercel" if os.environ.get("VERCEL") else "config.settings.production",
+)
+
+load_settings_or_exit()
+application = get_wsgi_application()
+app = application

@@ -1,0 +1,66 @@
+"""Files that must agree with the code: .env.example with the settings, requirements with the lock."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from tests.helpers import ROOT
+
+# env.str("NAME", ...), env.bool("NAME"), env("NAME"), os.environ.get("NAME") and os.environ["NAME"]
+READ = re.compile(r"""(?:\benv(?:\.\w+)?\(|os\.environ(?:\.get\(|\[)|os\.getenv\()\s*["']([A-Z][A-Z0-9_]+)["']""")
+# Variables that belong to the platform or the tools, not to Folio's configuration.
+NOT_FOLIO = {"VERCEL", "CI"}
+
+
+def variables_read() -> set[str]:
+    sources = [*ROOT.glob("config/**/*.py"), *ROOT.glob("apps/**/*.py"), ROOT / "gunicorn.conf.py"]
+    found: set[str] = set()
+    for path in sources:
+        if path.exists() and "migrations" not in path.parts:
+            found |= set(READ.findall(path.read_text(encoding="utf-8")))
+    return found - NOT_FOLIO
+
+
+def variables_documented() -> set[str]:
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    return set(re.findall(r"^([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE))
+
+
+def test_env_example_lists_every_variable_the_project_reads():
+    missing = variables_read() - variables_documented()
+    assert not missing, f".env.example lacks {sorted(missing)}"
+
+
+def test_every_variable_in_env_example_has_a_comment_above_it():
+    lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines):
+        if re.match(r"^[A-Z][A-Z0-9_]+=", line):
+            assert number > 0 and lines[number - 1].startswith("#"), f"no comment above {line}"
+
+
+def test_dot_env_is_ignored_by_git():
+    result = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT, capture_output=True, check=False)
+    assert result.returncode == 0, ".env must be git-ignored"
+
+
+@pytest.mark.parametrize(
+    ("target", "flags"),
+    [("production", ["--no-dev"]), ("dev", [])],
+)
+def test_requirements_files_are_exported_from_the_lock(target, flags, tmp_path):
+    uv = shutil.which("uv", path=str(ROOT / ".venv" / "bin")) or shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not installed (make install bootstraps it into .venv)")
+    exported = tmp_path / f"{target}.txt"
+    subprocess.run(
+        [uv, "export", "--frozen", *flags, "--no-emit-project", "--quiet", "-o", str(exported)],
+        cwd=ROOT,
+        check=True,
+    )
+    body = exported.read_text().split("\n", 2)[2]  # the first two lines name the output path
+    committed = (ROOT / "requirements" / f"{target}.txt").read_text().split("\n", 2)[2]
+    assert body == committed, f"requirements/{target}.txt is stale: run `make lock`"

@@ -1,0 +1,40 @@
+"""Skip a tier whose service is missing, or fail it when CI says services are required."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+
+import pytest
+
+REQUIRE_SERVICES = os.environ.get("FOLIO_REQUIRE_SERVICES") == "1"
+DEFAULT_TEST_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test"
+
+
+def unavailable(reason: str) -> None:
+    """Skip with the reason printed; under FOLIO_REQUIRE_SERVICES=1 (CI) a missing service is a failure."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_executable(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        unavailable(f"{name} is not installed (apt-get install {name})")
+    return path
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False

@@ -1,0 +1,34 @@
+"""What every benchmark returns, so the harness can tabulate and chart them side by side.
+
+A benchmark is a module `bench/bench_<topic>.py` with `run(quick: bool) -> list[Measurement]`. It measures
+Folio and its baseline in the same run (alternating, several rounds) and reports ratios against goals that
+are ratios, never absolute times. `quick=True` uses small sizes so CI can check the harness in seconds.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Measurement:
+    name: str  # what was measured, e.g. "essay page requests/s vs hello-world"
+    subject: float  # Folio's median
+    baseline: float  # the baseline's median, same unit (for absolute goals, the limit itself)
+    unit: str  # "req/s", "ms", "MB", "backends"
+    goal: str  # human-readable goal, e.g. "≥ 0.5×" or "< 100 MB"
+    passed: bool
+    ratio: float | None = None  # subject / baseline where a ratio is the goal
+    spread: str = ""  # e.g. "subject p25–p75 910–980 req/s; baseline 1820–1900"
+    command: str = ""  # how to reproduce just this measurement
+    details: dict[str, float | str] = field(default_factory=dict)
+
+
+def median_and_spread(values: list[float]) -> tuple[float, str]:
+    """Median and the interquartile range as text (the range itself with fewer than four values)."""
+    ordered = sorted(values)
+    if len(ordered) >= 4:
+        q1, _, q3 = statistics.quantiles(ordered, n=4)
+        return statistics.median(ordered), f"{q1:.3g}–{q3:.3g}"
+    return statistics.median(ordered), f"{ordered[0]:.3g}–{ordered[-1]:.3g}"

@@ -36,6 +36,16 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# BENCHMARKS: every bench/bench_*.py, each in its own process. `bench` rewrites BENCHMARKS.md and
+# bench/benchmarks.png (under 15 minutes on 2 cores); `bench-quick` (CI) runs small sizes into bench/.work/quick/
+# and fails when a benchmark errors, not when a goal is missed. BENCH_ARGS: e.g. --only cold_start, --profile NAME.
+.PHONY: bench bench-quick
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-quick: install
+	$(BIN)/python -m bench --quick $(BENCH_ARGS)
+
 # After editing pyproject.toml: re-pin, then re-export the requirements files pip, Docker and Vercel read.
 lock: install
 	$(BIN)/uv lock

@@ -1,0 +1,101 @@
+"""`python -m bench`: run every bench/bench_<topic>.py, each in its own process, and write BENCHMARKS.md + chart.
+
+    python -m bench                    full run; rewrites BENCHMARKS.md and bench/benchmarks.png (`make bench`)
+    python -m bench --quick            small sizes; writes under bench/.work/quick/ (`make bench-quick`, CI)
+    python -m bench --only cold_start  some benchmarks; writes under bench/.work/partial/
+    python -m bench --profile NAME     pyinstrument profile of one benchmark's subject
+    python -m bench --list             the benchmarks found
+
+Exit status 1 when a benchmark errors (or none exist): the harness must not rot silently. A missed goal is
+reported in the table, and fails the run only with --strict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from bench import chart, machine, report, runner
+
+ROOT = runner.ROOT
+WORK = ROOT / "bench" / ".work"
+# Quick and partial runs must never touch the committed report: only a complete full run speaks for the project.
+COMMITTED = {"report": ROOT / "BENCHMARKS.md", "chart": ROOT / "bench" / "benchmarks.png"}
+TIMEOUTS = {"quick": 180.0, "full": 600.0}  # seconds per benchmark
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: checks every benchmark runs and reports")
+    parser.add_argument("--only", nargs="+", default=[], metavar="NAME", help="run these benchmarks (topic names)")
+    parser.add_argument("--list", action="store_true", help="list the benchmarks found and exit")
+    parser.add_argument("--profile", metavar="NAME", help="profile one benchmark's subject with pyinstrument")
+    parser.add_argument("--timeout", type=float, help="seconds per benchmark (default 180 quick, 600 full)")
+    parser.add_argument("--output", type=Path, help="where to write the Markdown report")
+    parser.add_argument("--chart", type=Path, help="where to write the PNG chart")
+    parser.add_argument("--strict", action="store_true", help="also exit 1 when a goal is missed")
+    parser.add_argument("--package", default="bench", help=argparse.SUPPRESS)  # the harness's tests use a fake one
+    parser.add_argument("--quiet", action="store_true", help="do not echo the benchmarks' own output")
+    return parser.parse_args(argv)
+
+
+def destinations(args: argparse.Namespace) -> tuple[Path, Path, Path, str]:
+    """Report, chart and raw-results paths, and the command that reproduces this run."""
+    if args.quick:
+        kind, command = "quick", "make bench-quick"
+    elif args.only:
+        kind, command = "partial", "python -m bench --only " + " ".join(args.only)
+    else:
+        kind, command = "full", "make bench"
+    if args.quick and args.only:
+        command = "python -m bench --quick --only " + " ".join(args.only)
+    if kind == "full":
+        default_report, default_chart = COMMITTED["report"], COMMITTED["chart"]
+    else:
+        default_report, default_chart = WORK / kind / "BENCHMARKS.md", WORK / kind / "benchmarks.png"
+    return args.output or default_report, args.chart or default_chart, WORK / kind / "results.json", command
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    modules = runner.select(runner.discover(args.package), args.only)
+    if args.list:
+        print("\n".join(modules) if modules else "no benchmarks in bench/")
+        return 0
+    if args.profile:
+        from bench import profiling  # pyinstrument is only needed here
+
+        (module,) = runner.select(modules, [args.profile])
+        text, html = profiling.profile(module, quick=args.quick, out_dir=WORK / "profiles")
+        print(text)
+        print(f"HTML profile: {html}")
+        return 0
+    if not modules:
+        print(f"no {args.package}/bench_*.py found: nothing measured", file=sys.stderr)
+        return 1
+
+    report_path, chart_path, raw, command = destinations(args)
+    facts = machine.describe()
+    timeout = args.timeout or TIMEOUTS["quick" if args.quick else "full"]
+    results = runner.run_all(modules, quick=args.quick, timeout=timeout, echo=not args.quiet)
+
+    title = f"Folio benchmarks{' (quick run)' if args.quick else ''}: {facts['Date']}, {facts['Cores']} cores"
+    drawn = chart.draw(results, chart_path, title=title)
+    text = report.render(results, facts, quick=args.quick, command=command, chart=drawn, report_path=report_path)
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(text, encoding="utf-8")
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    raw.write_text(json.dumps({"machine": facts, "results": [asdict(r) for r in results]}, indent=2), encoding="utf-8")
+
+    print(report.summary(results), file=sys.stderr)
+    print(f"report: {report_path}\nchart: {drawn}\nraw: {raw}", file=sys.stderr)
+    errored = any(r.error for r in results)
+    missed = any(not m.passed for r in results for m in r.measurements)
+    return 1 if errored or (args.strict and missed) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""The PNG next to BENCHMARKS.md: every measurement's ratio as a bar, its goal as a mark on the same row."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on servers and CI; must precede pyplot, which ruff allows (E402)
+
+import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
+
+from bench.goals import chart_value, parse_goal
+from bench.runner import BenchmarkResult
+
+PASS, FAIL, ERROR, GOAL = "#2e7d32", "#c62828", "#9e9e9e", "#212121"
+
+
+def draw(results: list[BenchmarkResult], path: Path, *, title: str) -> Path:
+    """Write the chart to `path` (log scale: 0.3× and 30× sit equally far from 1×) and return it."""
+    rows: list[tuple[str, float | None, float | None, str]] = []  # label, value, goal threshold, colour
+    for result in results:
+        if result.error:
+            rows.append((f"{result.name}: error", None, None, ERROR))
+        for m in result.measurements:
+            goal, value = parse_goal(m), chart_value(m)
+            label = m.name if m.ratio is not None else f"{m.name} (share of limit)"
+            usable = value if value is not None and math.isfinite(value) and value > 0 else None
+            rows.append((label, usable, goal.threshold if goal else None, PASS if m.passed else FAIL))
+    figure, axes = plt.subplots(figsize=(10, 1.2 + 0.45 * max(len(rows), 1)), layout="constrained")
+    positions = list(range(len(rows)))[::-1]  # first benchmark on top
+    values = [value for _, value, _, _ in rows]
+    known = [v for v in values if v] + [t for *_, t, _ in rows if t] + [1.0]
+    low, high = min(known) / 2, max(known) * 3
+    widths = [value - low if value else 0 for value in values]
+    axes.barh(positions, widths, left=low, color=[colour for *_, colour in rows], height=0.6)
+    for position, (_, value, threshold, colour) in zip(positions, rows, strict=True):
+        if threshold is not None:
+            axes.plot([threshold, threshold], [position - 0.4, position + 0.4], color=GOAL, linewidth=2.5)
+        text = f"{value:.3g}×" if value is not None else ("error" if colour == ERROR else "n/a")
+        axes.annotate(text, (value or low, position), xytext=(4, 0), textcoords="offset points", va="center")
+    axes.set_yticks(positions, [label for label, *_ in rows], fontsize=8)
+    axes.set_xscale("log")
+    axes.set_xlim(low, high)
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}×"))
+    legend = [Patch(color=PASS, label="goal met"), Patch(color=FAIL, label="goal missed")]
+    legend.append(Line2D([], [], color=GOAL, linewidth=2.5, label="goal"))
+    axes.legend(handles=legend, loc="lower right", fontsize=8)
+    axes.axvline(1.0, color=ERROR, linewidth=0.8, linestyle=":")
+    axes.set_xlabel("ratio, log scale (absolute goals: share of the limit used); black mark = goal")
+    axes.set_title(title, fontsize=10)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # No timestamp in the PNG's metadata: an unchanged chart then makes no diff.
+    figure.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(figure)
+    return path

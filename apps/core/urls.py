@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import health
+from . import cron, health
 
 app_name = "core"
 
 urlpatterns = [
     path("health/", health.health, name="health"),
     path("health/live", health.live, name="health_live"),
+    # Vercel Cron calls this path (vercel.json `crons`); a test checks the two agree.
+    path("cron/", cron.run, name="cron"),
 ]

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from email.utils import getaddresses
 
-from config.env import BASE_DIR, env, parse_database_url
+from config.database import DIRECT_DB_ALIAS, database_entry, direct_entry
+from config.env import BASE_DIR, env, parse_database_url  # noqa: F401 - test.py builds its entry with it
 
 # READ_DOT_ENV is the one variable that must come from the real environment: it decides whether .env is read.
 if env.bool("READ_DOT_ENV", default=False):
@@ -99,14 +100,31 @@ AUTH_PASSWORD_VALIDATORS = [
 DATABASE_URL = env.str("DATABASE_URL", default="")
 SQLITE_FALLBACK_URL = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60)
+# Pooling mode (config/database.py): none | native (Django's psycopg pool) | pgbouncer (transaction pooler).
+DB_POOL = env.str("DB_POOL", default="none").strip().lower()
+DB_POOL_MIN_SIZE = env.int("DB_POOL_MIN_SIZE", default=2)
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=4)
+# Short on purpose: a request (or /health/) waiting longer for a pooled connection is better off failing.
+DB_POOL_TIMEOUT = env.float("DB_POOL_TIMEOUT", default=2.0)
+# A session-mode URL for migrations when DATABASE_URL goes through a transaction pooler (PgBouncer, Neon).
+DATABASE_DIRECT_URL = env.str("DATABASE_DIRECT_URL", default="")
+# Seconds; `migrate` sets these on PostgreSQL so DDL queued behind a long transaction fails fast instead of
+# stalling every query queued behind it. 0 turns a limit off (e.g. for one long CREATE INDEX CONCURRENTLY).
+MIGRATION_LOCK_TIMEOUT = env.float("DB_LOCK_TIMEOUT", default=5.0)
+MIGRATION_STATEMENT_TIMEOUT = env.float("DB_STATEMENT_TIMEOUT", default=30.0)
 DATABASES = {
-    "default": parse_database_url(
-        "DATABASE_URL",
+    "default": database_entry(
         DATABASE_URL or SQLITE_FALLBACK_URL,
+        # collectstatic at build time may see DB_POOL but no DATABASE_URL yet; it never connects.
+        pool="none" if BUILD_MODE else DB_POOL,
         conn_max_age=CONN_MAX_AGE,
-        conn_health_checks=True,
+        pool_min_size=DB_POOL_MIN_SIZE,
+        pool_max_size=DB_POOL_MAX_SIZE,
+        pool_timeout=DB_POOL_TIMEOUT,
     ),
 }
+if DATABASE_DIRECT_URL:
+    DATABASES[DIRECT_DB_ALIAS] = direct_entry(DATABASE_DIRECT_URL, DATABASES["default"])
 
 # STATIC AND MEDIA
 STATIC_URL = "/static/"
@@ -122,8 +140,44 @@ STORAGES = {
 # Uploads stream to a temp file beyond 2.5 MB; nginx caps bodies at 20 MB, so Django caps them too.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
+# STORAGE (S3)
+# Uploads on S3-compatible object storage (AWS S3, Cloudflare R2 via AWS_S3_ENDPOINT_URL, MinIO): required on
+# Vercel, whose filesystem is thrown away after each invocation; optional on a VM or Docker (vercel.py,
+# production.py). Keys may stay empty where boto3 finds credentials itself (an IAM role).
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="")
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="")
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="")
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="")
+AWS_S3_CUSTOM_DOMAIN = env.str("AWS_S3_CUSTOM_DOMAIN", default="")
+# Static files on S3 behind a CDN (the reference's option 2, production only): both or neither.
+AWS_STATIC_BUCKET_NAME = env.str("AWS_STATIC_BUCKET_NAME", default="")
+STATIC_CDN_DOMAIN = env.str("STATIC_CDN_DOMAIN", default="")
+# The builds/routes vercel.json runs no collectstatic: WhiteNoise then serves straight from the apps' folders.
+STATIC_FROM_FINDERS = env.bool("STATIC_FROM_FINDERS", default=False)
+
 # CACHES
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Local memory per process unless REDIS_URL is set (redis://, rediss:// for TLS). Short socket timeouts: a Redis
+# that hangs must cost a page half a second, once, not a worker (apps/content/cache.py then skips it for a while).
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "folio",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# How long an anonymous reader's page may be served from the cache at most (seconds). Saves and deletes
+# invalidate sooner, and no entry outlives the next scheduled essay's published_at.
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=600)
+
+# ESSAYS
+# Cover uploads above this size are refused with a form error (megabytes, default 5).
+COVER_MAX_BYTES = env.int("COVER_MAX_MB", default=5) * 1024 * 1024
 
 # EMAIL
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
@@ -136,17 +190,34 @@ DEFAULT_FROM_EMAIL = SERVER_EMAIL
 # Requests enqueue into the database; `manage.py db_worker` (VM, Docker) or the cron endpoint (Vercel) drains it.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
+# CRON
+# Vercel's cron sends `Authorization: Bearer $CRON_SECRET`; unset, the cron endpoint refuses to run.
+CRON_SECRET = env.str("CRON_SECRET", default="")
+# Seconds one cron call may spend draining the queue; keep it well below the function's maxDuration (vercel.json).
+TASKS_CRON_BUDGET = env.float("TASKS_CRON_BUDGET", default=40.0)
+
 # LOGGING
 # The reference's layout: everything to the console (stdout is what systemd, Docker and Vercel collect).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+# verbose (the reference's format, plus the request id) or json (one object per line, for log collectors).
+LOG_FORMAT = env.str("LOG_FORMAT", default="verbose").strip().lower()
+if LOG_FORMAT not in ("verbose", "json"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not a log format: use verbose or json; see .env.example.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        # Every line gets the id of the request it belongs to (apps/core/request_id.py), "-" outside one.
+        "request_context": {"()": "apps.core.logging.RequestContextFilter"},
+    },
     "formatters": {
-        "verbose": {"format": "{levelname} {asctime} {module} {message}", "style": "{"},
+        "verbose": {"format": "{levelname} {asctime} {module} {request_id} {message}", "style": "{"},
+        "json": {"()": "apps.core.logging.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "verbose"},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_context"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

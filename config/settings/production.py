@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import check_secret_key, require, running_collectstatic
+from config.storage import s3_media_storage, s3_static_storage
 
 from .base import *
 
@@ -23,3 +24,34 @@ else:
     check_secret_key("DJANGO_SECRET_KEY", require("DJANGO_SECRET_KEY", SECRET_KEY))
     require("DATABASE_URL", DATABASE_URL)
     require("ALLOWED_HOSTS", ALLOWED_HOSTS)
+
+# STORAGE (S3)
+# Optional here (a Docker volume or the VM's disk also keeps uploads); required on Vercel (vercel.py).
+_s3_credentials = {
+    "endpoint_url": AWS_S3_ENDPOINT_URL,
+    "region": AWS_S3_REGION_NAME,
+    "access_key": AWS_ACCESS_KEY_ID,
+    "secret_key": AWS_SECRET_ACCESS_KEY,
+}
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES = {
+        **STORAGES,
+        "default": s3_media_storage(
+            bucket=AWS_STORAGE_BUCKET_NAME, custom_domain=AWS_S3_CUSTOM_DOMAIN, **_s3_credentials
+        ),
+    }
+# The reference's option 2: static files uploaded to S3 by collectstatic and served by a CDN in front of it.
+# Without the CDN domain the pages would link to a bucket that is (rightly) not public.
+if bool(AWS_STATIC_BUCKET_NAME) != bool(STATIC_CDN_DOMAIN):
+    raise ImproperlyConfigured(
+        "Set both AWS_STATIC_BUCKET_NAME and STATIC_CDN_DOMAIN for static files on S3 and a CDN, or neither; "
+        "see .env.example."
+    )
+if AWS_STATIC_BUCKET_NAME:
+    STORAGES = {
+        **STORAGES,
+        "staticfiles": s3_static_storage(
+            bucket=AWS_STATIC_BUCKET_NAME, custom_domain=STATIC_CDN_DOMAIN, **_s3_credentials
+        ),
+    }
+    STATIC_URL = f"https://{STATIC_CDN_DOMAIN}/static/"

@@ -1,9 +1,44 @@
-"""Vercel serverless: production settings, minus everything a fresh, short-lived function cannot keep."""
+"""Vercel serverless: production settings, minus everything a fresh, short-lived function cannot keep.
+
+config/wsgi.py picks this module when Vercel's runtime sets VERCEL=1. Set DJANGO_SETTINGS_MODULE to it in the
+Vercel project as well: the builder discovers settings by running manage.py, whose default is development.
+"""
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import HINT, require
+
 from .production import *
 
+# SERVERLESS
+SERVERLESS = True
+
+# DATABASES
+# SQLite would be a file on the function's throwaway disk: every write lost when the instance goes away.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    raise ImproperlyConfigured(
+        "DATABASE_URL points at SQLite, which does not persist on Vercel (each function instance gets a "
+        f"throwaway disk); use a managed PostgreSQL such as Neon or Supabase; {HINT}."
+    )
 # Every invocation may be a fresh process; a connection kept open would outlive it on the database side.
-DATABASES["default"]["CONN_MAX_AGE"] = 0
+for _database in DATABASES.values():
+    _database["CONN_MAX_AGE"] = 0
+
+# CORE
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, ".vercel.app"]
+
+# STORAGE (S3)
+# Uploads written to the function's disk would vanish with the instance: media must go to object storage,
+# which production.py configures from AWS_STORAGE_BUCKET_NAME.
+if not BUILD_MODE:
+    require("AWS_STORAGE_BUCKET_NAME", AWS_STORAGE_BUCKET_NAME)
+
+# STATIC AND MEDIA
+# Zero-config (vercel.json at the root): Vercel's builder runs collectstatic into its CDN and ships the manifest
+# in STATIC_ROOT with the function, so production's manifest storage applies. The builds/routes form
+# (deploy/vercel/vercel.json) runs no collectstatic: WhiteNoise serves from the apps' static folders instead.
+if STATIC_FROM_FINDERS:
+    STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    WHITENOISE_USE_FINDERS = True

@@ -179,6 +179,11 @@ PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=600)
 # Cover uploads above this size are refused with a form error (megabytes, default 5).
 COVER_MAX_BYTES = env.int("COVER_MAX_MB", default=5) * 1024 * 1024
 
+# PROXY
+# true when nginx (or a platform's load balancer) ends TLS in front of Django; production.py then trusts its
+# X-Forwarded-Proto. Never on a directly exposed server, where any client could claim https.
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+
 # EMAIL
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 ADMINS = getaddresses([env.str("ADMINS", default="")])

@@ -55,3 +55,10 @@ if AWS_STATIC_BUCKET_NAME:
         ),
     }
     STATIC_URL = f"https://{STATIC_CDN_DOMAIN}/static/"
+
+# PROXY
+# TLS ends at the proxy, so the scheme arrives as X-Forwarded-Proto. Gunicorn already believes it from the peers
+# in FORWARDED_ALLOW_IPS only, and config/proxy.py drops it from anyone else; this makes Django agree under any
+# WSGI server. Only when told (BEHIND_PROXY): on a directly exposed server any client could send the header.
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

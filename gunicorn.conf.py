@@ -1,0 +1,55 @@
+"""Gunicorn for Folio: the reference's values, each overridable from the environment (see .env.example).
+
+Run from the project root: `gunicorn -c gunicorn.conf.py config.wsgi`. Read by Gunicorn, not by Django, so the
+variables here are plain os.environ reads with a readable error when one is malformed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+
+def _whole_number(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"Folio cannot start: {name}={raw!r} is not a whole number above 0; see .env.example.")
+    return int(raw)
+
+
+# Loopback, not the reference's 0.0.0.0: behind nginx on the same machine nothing else should reach Gunicorn,
+# and everything that does bypasses nginx's TLS, limits and headers. Docker sets 0.0.0.0:8000 (nginx is another
+# container); a unix socket is `unix:/run/folio/gunicorn.sock`.
+bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").strip()]
+
+# Forwarding headers (X-Forwarded-Proto, X-Real-IP) count only from the proxy; config/proxy.py drops them from
+# anyone else. Docker: nginx runs in another container, so name its address or network here.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+workers = _whole_number("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1)
+worker_class = "gthread"
+threads = _whole_number("GUNICORN_THREADS", 4)
+# Generous, as in the reference: an admin upload or a slow database should not get a worker killed mid-request.
+timeout = _whole_number("GUNICORN_TIMEOUT", 120)
+# Above nginx's upstream keepalive reuse window would be pointless; 5 s matches the reference.
+keepalive = 5
+
+# Logs to stdout/stderr, which systemd's journal and Docker collect. The client is REMOTE_ADDR after
+# config/proxy.py (the address nginx saw); the request id is the one Django answered with.
+errorlog = "-"
+accesslog = "-"
+loglevel = "info"
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms rid=%({x-request-id}o)s'
+
+# Signals (systemctl reload → HUP) are how Folio's Gunicorn is managed; the control socket's shared default path
+# ($HOME/.gunicorn/gunicorn.ctl) would collide between two instances on one machine.
+control_socket_disable = True
+
+
+def post_worker_init(worker) -> None:
+    # Imported here: the project root is on sys.path once the worker has loaded config.wsgi.
+    from config.proxy import TrustedProxyHeaders
+
+    worker.wsgi = TrustedProxyHeaders(worker.wsgi, worker.cfg.forwarded_allow_ips)

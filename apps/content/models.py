@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from . import rendering
 from .words import count_words
 
 
@@ -12,6 +15,25 @@ class EssayQuerySet(models.QuerySet):
     def published(self) -> EssayQuerySet:
         """The one visibility rule: published, and its time has come (checked at query time, no job needed)."""
         return self.filter(status=Essay.Status.PUBLISHED, published_at__lte=timezone.now())
+
+    def next_scheduled_at(self) -> datetime | None:
+        """When the next published-but-future essay becomes visible: the moment cached pages go stale."""
+        upcoming = self.filter(status=Essay.Status.PUBLISHED, published_at__gt=timezone.now())
+        return upcoming.order_by("published_at").values_list("published_at", flat=True).first()
+
+    def before(self, essay: Essay) -> EssayQuerySet:
+        """Essays that come before `essay` in reading order (older), nearest first."""
+        older = models.Q(published_at__lt=essay.published_at) | models.Q(
+            published_at=essay.published_at, id__lt=essay.id
+        )
+        return self.filter(older).order_by("-published_at", "-id")
+
+    def after(self, essay: Essay) -> EssayQuerySet:
+        """Essays that come after `essay` (newer), nearest first."""
+        newer = models.Q(published_at__gt=essay.published_at) | models.Q(
+            published_at=essay.published_at, id__gt=essay.id
+        )
+        return self.filter(newer).order_by("published_at", "id")
 
 
 class Essay(models.Model):
@@ -28,6 +50,8 @@ class Essay(models.Model):
     published_at = models.DateTimeField(
         null=True, blank=True, help_text="Visible from this moment on when published; may lie in the future."
     )
+    # Nullable so 0006 is a metadata-only ALTER that old code keeps working with; stored via STORAGES["default"].
+    cover = models.ImageField(upload_to="covers/%Y/%m/", null=True, blank=True)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="essays")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -51,3 +75,18 @@ class Essay(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("content:essay_detail", kwargs={"slug": self.slug})
+
+    def get_preview_url(self) -> str:
+        return reverse("content:essay_preview", kwargs={"slug": self.slug})
+
+    @property
+    def html(self) -> str:
+        return rendering.render_markdown(self.body)
+
+    @property
+    def excerpt(self) -> str:
+        return rendering.excerpt(self.body)
+
+    @property
+    def reading_minutes(self) -> int:
+        return rendering.reading_minutes(self.word_count)

@@ -1,16 +1,75 @@
+"""Public pages: the list, an essay, robots.txt; plus the staff-only preview of any essay."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+import re
 
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.paginator import EmptyPage, Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from .cache import cached_for_readers
 from .models import Essay
 
+ESSAYS_PER_PAGE = 10
+# Only the canonical spelling of a page number: "01", "+1" or "1.0" would each be another cache entry.
+PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,5}")
 
+
+def page_number(request: HttpRequest) -> int:
+    raw = request.GET.get("page", "1")
+    if not PAGE_NUMBER.fullmatch(raw):
+        raise Http404("No such page.")
+    return int(raw)
+
+
+@require_safe
+@cached_for_readers(lambda request: f"list:{page_number(request)}")
 def essay_list(request: HttpRequest) -> HttpResponse:
     essays = Essay.objects.published().select_related("author")
-    return render(request, "content/essay_list.html", {"essays": essays})
+    paginator = Paginator(essays, ESSAYS_PER_PAGE, allow_empty_first_page=True)
+    try:
+        page = paginator.page(page_number(request))
+    except EmptyPage as exc:
+        raise Http404("No such page.") from exc
+    return render(request, "content/essay_list.html", {"page": page, "essays": page.object_list})
 
 
+def _render_essay(request: HttpRequest, essay: Essay, *, preview: bool = False) -> HttpResponse:
+    visible = Essay.objects.published().select_related("author")
+    context = {
+        "essay": essay,
+        "preview": preview,
+        "older": visible.before(essay).first() if essay.published_at else None,
+        "newer": visible.after(essay).first() if essay.published_at else None,
+    }
+    return render(request, "content/essay_detail.html", context)
+
+
+@require_safe
+@cached_for_readers(lambda request, slug: f"essay:{slug}")
 def essay_detail(request: HttpRequest, slug: str) -> HttpResponse:
     essay = get_object_or_404(Essay.objects.published().select_related("author"), slug=slug)
-    return render(request, "content/essay_detail.html", {"essay": essay})
+    return _render_essay(request, essay)
+
+
+@require_safe
+@never_cache
+@staff_member_required
+def essay_preview(request: HttpRequest, slug: str) -> HttpResponse:
+    """Any essay, draft or scheduled, as readers will see it; staff only, never cached anywhere."""
+    essay = get_object_or_404(Essay.objects.select_related("author"), slug=slug)
+    response = _render_essay(request, essay, preview=True)
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@require_safe
+def robots_txt(request: HttpRequest) -> HttpResponse:
+    sitemap = request.build_absolute_uri(reverse("content:sitemap"))
+    lines = ["User-agent: *", "Allow: /", f"Sitemap: {sitemap}", ""]
+    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")

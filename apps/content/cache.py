@@ -1,0 +1,148 @@
+"""The page cache for anonymous readers of the list, the essays and the feed.
+
+Why not Django's cache_page: it keys on the full URL (any junk query string makes a new entry), stores every
+header (a request id or a CSP nonce of the first reader would be replayed to the next), and cannot be invalidated
+as a whole. Here a view names its own key, only the body and content type are stored, and a generation token
+makes every entry stale at once when an essay is saved or deleted.
+
+Each entry also carries the moment it stops being valid, checked against `timezone.now()` on every read: an
+essay scheduled for 09:00 appears at 09:00 even though nothing runs then, whatever the backend's TTL precision.
+
+A cache that fails (Redis down or hanging) is logged once and left alone for RETRY_AFTER seconds; pages are
+rendered uncached meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import logging
+import math
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from django.conf import settings
+from django.core.cache import caches
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+CACHE_ALIAS = "default"
+GENERATION_KEY = "content:generation"
+HEADER = "X-Folio-Cache"
+# Long enough that a dead Redis costs one slow request per worker per half minute, short enough to recover soon.
+RETRY_AFTER = 30.0
+
+_skip_until = 0.0
+
+View = Callable[..., HttpResponse]
+
+
+class Entry(NamedTuple):
+    generation: str
+    valid_until: float
+    content_type: str
+    content: bytes
+
+
+class CacheUnavailable(Exception):
+    pass
+
+
+def _cache_call(method: str, *args: Any, **kwargs: Any) -> Any:
+    global _skip_until
+    if time.monotonic() < _skip_until:
+        raise CacheUnavailable
+    try:
+        return getattr(caches[CACHE_ALIAS], method)(*args, **kwargs)
+    except Exception as exc:  # every backend fails differently (redis, pymemcache, ...); all mean "no cache"
+        _skip_until = time.monotonic() + RETRY_AFTER
+        logger.warning(
+            "page cache unavailable (%s: %s); serving pages uncached for %.0f s", type(exc).__name__, exc, RETRY_AFTER
+        )
+        raise CacheUnavailable from exc
+
+
+def invalidate() -> None:
+    """Make every cached page stale at once: entries of older generations are never served again."""
+    global _skip_until
+    # Tried even while the cache is being skipped: a save must not leave stale pages behind when it comes back.
+    _skip_until = 0.0
+    with contextlib.suppress(CacheUnavailable):
+        _cache_call("set", GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def page_key(request: HttpRequest, name: str) -> str:
+    # Scheme and host are part of the page: the feed and canonical links are absolute.
+    raw = f"{request.scheme}://{request.get_host()}|{name}"
+    return "content:page:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def seconds_valid(now: float) -> float:
+    """How long a page rendered now may be served: PAGE_CACHE_SECONDS, or less if an essay is due sooner."""
+    from .models import Essay
+
+    seconds = float(settings.PAGE_CACHE_SECONDS)
+    if (due := Essay.objects.next_scheduled_at()) is not None:
+        seconds = min(seconds, due.timestamp() - now)
+    return seconds
+
+
+def _storable(response: HttpResponse) -> bool:
+    # A cookie (CSRF, session, messages) is per reader; a streamed or error response is not worth keeping.
+    return response.status_code == 200 and not response.streaming and not response.cookies
+
+
+def cached_for_readers(key: Callable[..., str]) -> Callable[[View], View]:
+    """Serve anonymous GETs of the decorated view from the cache; `key(request, **kwargs)` names the page
+    (and may raise Http404 for input that names no page). Logged-in users are neither served nor stored."""
+
+    def decorator(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method != "GET" or request.user.is_authenticated:
+                response = view(request, *args, **kwargs)
+                response[HEADER] = "bypass"
+                return response
+            name = page_key(request, key(request, **kwargs))
+            now = timezone.now().timestamp()
+            try:
+                found = _cache_call("get_many", [GENERATION_KEY, name])
+            except CacheUnavailable:
+                response = view(request, *args, **kwargs)
+                response[HEADER] = "unavailable"
+                return response
+            generation, entry = found.get(GENERATION_KEY), found.get(name)
+            if entry is not None and entry.generation == generation and now < entry.valid_until:
+                response = HttpResponse(entry.content, content_type=entry.content_type)
+                response[HEADER] = "hit"
+                return response
+            # Generation and lifetime are taken before rendering: a save or a due essay during the render
+            # then makes this entry stale instead of letting it hide the change.
+            generation = generation or _first_generation()
+            valid_for = seconds_valid(now)
+            response = view(request, *args, **kwargs)
+            response[HEADER] = "miss"
+            if generation is not None and valid_for > 0 and _storable(response):
+                entry = Entry(generation, now + valid_for, response["Content-Type"], response.content)
+                with contextlib.suppress(CacheUnavailable):
+                    _cache_call("set", name, entry, timeout=math.ceil(valid_for))
+            return response
+
+        return wrapper
+
+    return decorator
+
+
+def _first_generation() -> str | None:
+    """The generation token, created if the cache has none yet (fresh start, or evicted)."""
+    try:
+        # Whoever adds first wins; everyone reads back the same token.
+        _cache_call("add", GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+        return _cache_call("get", GENERATION_KEY)
+    except CacheUnavailable:
+        return None

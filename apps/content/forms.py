@@ -1,0 +1,49 @@
+"""The admin's essay form: a cover is accepted for what it is (Pillow decodes it), never for its name or type."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
+
+from .models import Essay
+
+# Pillow names the formats it decoded; these are the ones every browser shows.
+COVER_FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
+# A small file can still decode to a huge bitmap (a "decompression bomb"); nobody needs a cover this large.
+COVER_MAX_PIXELS = 40_000_000
+
+
+class EssayAdminForm(forms.ModelForm):
+    class Meta:
+        model = Essay
+        fields = ["title", "slug", "author", "body", "cover", "status", "published_at"]
+
+    def clean_cover(self) -> UploadedFile | None:
+        cover = self.cleaned_data.get("cover")
+        # Only a new upload needs checking; an unchanged cover is a FieldFile already in storage.
+        if not isinstance(cover, UploadedFile):
+            return cover
+        if cover.size > settings.COVER_MAX_BYTES:
+            raise forms.ValidationError(
+                "This cover is %(size)s; the limit is %(limit)s. Export it smaller and upload it again.",
+                code="too_large",
+                params={"size": filesizeformat(cover.size), "limit": filesizeformat(settings.COVER_MAX_BYTES)},
+            )
+        # forms.ImageField has already opened and verified the file with Pillow and attached the image.
+        image = getattr(cover, "image", None)
+        if image is None or image.format not in COVER_FORMATS:
+            raise forms.ValidationError("Upload a JPEG, PNG, GIF or WebP image.", code="unsupported_format")
+        width, height = image.size
+        if width * height > COVER_MAX_PIXELS:
+            raise forms.ValidationError(
+                "This cover is %(width)s×%(height)s pixels; scale it down below 40 megapixels.",
+                code="too_many_pixels",
+                params={"width": width, "height": height},
+            )
+        # The stored name comes from what the file is, not from what the upload called itself.
+        cover.name = f"{uuid.uuid4().hex}.{COVER_FORMATS[image.format]}"
+        return cover

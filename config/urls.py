@@ -4,6 +4,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+# A friendly 503 page when the database is unreachable, the 500 page otherwise (apps/core/errors.py).
+handler500 = "apps.core.errors.handler500"
+
 urlpatterns = [
     path("", include("apps.core.urls")),
     path(settings.ADMIN_URL, admin.site.urls),

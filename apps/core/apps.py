@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class CoreConfig(AppConfig):
@@ -7,4 +8,10 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # Importing registers the system checks (folio.E0xx / W0xx).
-        from . import checks, serverless_checks  # noqa: F401
+        from . import checks, operations_checks, serverless_checks  # noqa: F401
+
+        # Imported only when asked for: sentry-sdk costs a serverless cold start real time (apps/core/sentry.py).
+        if settings.SENTRY_DSN:
+            from . import sentry
+
+            sentry.start()

@@ -9,6 +9,7 @@ app_name = "core"
 urlpatterns = [
     path("health/", health.health, name="health"),
     path("health/live", health.live, name="health_live"),
+    path("health/ready", health.ready, name="health_ready"),
     # Vercel Cron calls this path (vercel.json `crons`); a test checks the two agree.
     path("cron/", cron.run, name="cron"),
 ]

@@ -61,6 +61,10 @@ LOCAL_APPS = [
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
+    # First: the request id is set before anything below can log (apps/core/request_id.py).
+    "apps.core.request_id.RequestIdMiddleware",
+    # Before SecurityMiddleware and the host check: probes get the real answer over plain HTTP, any Host.
+    "apps.core.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # WhiteNoise right after SecurityMiddleware, so static files skip everything below.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -70,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 TEMPLATES = [
@@ -232,3 +237,55 @@ LOGGING = {
         "apps": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
     },
 }
+
+# OPERATIONS
+# Seconds /health/ and /health/ready wait for all their checks together; keep it under the probe's own timeout
+# (2 s is common) so a hanging dependency yields a 503, not a probe timeout.
+HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.5)
+# Seconds to establish a PostgreSQL connection (libpq's minimum is 2). Without it, a database that accepts TCP
+# and never answers holds every request, and then every worker, until Gunicorn's timeout kills it.
+DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+for _database in DATABASES.values():
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+
+# SECURITY
+# Read here, applied by production.py: development and the test suite speak plain HTTP.
+HTTPS_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# A year, with subdomains, is what check --deploy asks for; lower it while first trying HTTPS on a domain.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preloading is a promise browsers keep for months even after you change your mind: opt in explicitly.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+# No script reads the CSRF cookie (Folio has no JavaScript), so nothing is lost by hiding it from scripts.
+CSRF_COOKIE_HTTPONLY = True
+# Strict and identical for every visitor: no 'unsafe-inline' and no nonces, because pages are cached and a
+# nonce in a cached page would be shared by everyone. Templates therefore carry no inline script or style.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # Essay bodies may show images from any https origin (Markdown allow-list) and media may live on S3.
+        "img-src": ["'self'", "https:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# ERROR REPORTING
+# Sentry is imported and started only when SENTRY_DSN is set (apps/core/sentry.py): a lean cold start otherwise.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+# The release events are tagged with: SENTRY_RELEASE, else the commit Vercel deploys; else sentry-sdk's own guess.
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="") or env.str("VERCEL_GIT_COMMIT_SHA", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)

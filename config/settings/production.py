@@ -62,3 +62,25 @@ if AWS_STATIC_BUCKET_NAME:
 # WSGI server. Only when told (BEHIND_PROXY): on a directly exposed server any client could send the header.
 if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# SECURITY
+# HTTPS only. Load balancers and orchestrators still reach /health/* over plain HTTP with any Host:
+# apps.core.health.HealthCheckMiddleware answers those before SecurityMiddleware and the ALLOWED_HOSTS check.
+SECURE_SSL_REDIRECT = HTTPS_REDIRECT
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+if not SECURE_HSTS_PRELOAD:
+    # security.W021 asks for HSTS preloading, a commitment browsers keep for months: SECURE_HSTS_PRELOAD opts in.
+    SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "security.W021"]
+# Static files on a CDN domain (STATIC_CDN_DOMAIN above) are another origin the pages load styles and images from.
+if STATIC_URL.startswith("https://"):
+    _static_origin = "https://" + STATIC_URL.split("/")[2]
+    CONTENT_SECURITY_POLICY = {
+        "DIRECTIVES": {
+            **CONTENT_SECURITY_POLICY["DIRECTIVES"],
+            **{
+                directive: [*CONTENT_SECURITY_POLICY["DIRECTIVES"][directive], _static_origin]
+                for directive in ("script-src", "style-src", "img-src", "font-src")
+            },
+        }
+    }

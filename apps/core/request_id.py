@@ -1,0 +1,77 @@
+"""One id per request: taken from nginx's X-Request-ID when it is well-formed, otherwise made here.
+
+The id goes on the response (`X-Request-ID`) and, through a context variable that apps.core.logging's filter
+reads, on every log line written while the request is handled — also from threads started with
+`contextvars.copy_context()`. The middleware ends each request with one access line carrying status and duration.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.http import HttpRequest, HttpResponse
+
+HEADER = "X-Request-ID"
+META_KEY = "HTTP_X_REQUEST_ID"
+# Anything else (spaces, quotes, newlines, 4 KB of junk) could forge or break log lines: we make our own id.
+VALID_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
+# Load balancers and orchestrators poll these every few seconds; their access lines would drown the real ones.
+QUIET_PREFIX = "/health/"
+
+logger = logging.getLogger("apps.core.requests")
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str
+    path: str
+
+
+current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("folio_request", default=None)
+
+
+def accept_or_make(candidate: str | None) -> str:
+    """The proxy's id when it is 1–200 characters of [A-Za-z0-9._-], else a fresh random one."""
+    if candidate and VALID_ID.fullmatch(candidate):
+        return candidate
+    return uuid.uuid4().hex
+
+
+def current_request_id() -> str | None:
+    context = current.get()
+    return context.request_id if context else None
+
+
+class RequestIdMiddleware:
+    """Outermost middleware: everything below it, including error pages, runs with the id set."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = accept_or_make(request.META.get(META_KEY))
+        request.request_id = request_id
+        token = current.set(RequestContext(request_id=request_id, path=request.path))
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response[HEADER] = request_id
+            duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            level = logging.DEBUG if request.path.startswith(QUIET_PREFIX) else logging.INFO
+            logger.log(
+                level,
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={"status": response.status_code, "duration": duration_ms},
+            )
+            return response
+        finally:
+            current.reset(token)

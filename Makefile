@@ -46,6 +46,19 @@ bench: install
 bench-quick: install
 	$(BIN)/python -m bench --quick $(BENCH_ARGS)
 
+# POSTGRESQL. migrate-check: the pre-deploy migration steps (showmigrations, migrate --plan, makemigrations --check)
+# and the migration linter, against the database the environment names. backup/restore: pg_dump -Fc / pg_restore,
+# over DATABASE_DIRECT_URL when set; `make restore BACKUP=backups/folio-....dump`.
+.PHONY: migrate-check backup restore
+migrate-check: install
+	$(BIN)/python manage.py migrate_check
+
+backup: install
+	$(BIN)/python manage.py db_backup $(BACKUP)
+
+restore: install
+	$(BIN)/python manage.py db_restore $(BACKUP)
+
 # After editing pyproject.toml: re-pin, then re-export the requirements files pip, Docker and Vercel read.
 lock: install
 	$(BIN)/uv lock

@@ -1,0 +1,21 @@
+"""`make restore BACKUP=file.dump`: pg_restore into the configured database, in one transaction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from apps.core import backups
+
+
+class Command(BaseCommand):
+    help = "Restore a pg_dump custom-format file into the PostgreSQL database, replacing its objects."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("path", type=Path, help="The .dump file written by `make backup`.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        backups.restore(options["path"])
+        self.stdout.write(f"Restored {options['path']}.")

@@ -74,17 +74,35 @@ def _pump(stream, name: str, tail: deque[str], echo: bool) -> None:
             sys.stderr.flush()
 
 
-def _stop_group(pgid: int, grace: float = 5.0) -> bool:
-    """SIGTERM, then SIGKILL, everything left in the process group; True if anything was there to stop."""
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
+def _group_alive(pgid: int) -> bool:
+    """Whether any process of the group still runs; zombies (dead, waiting to be reaped) do not count."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # not Linux: signal 0 cannot tell a zombie from a live process, but it is the best there is
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
+            return False
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            # Fields after the parenthesised command name: state, ppid, pgrp, ...
+            state, _, pgrp = stat.read_text().rpartition(")")[2].split()[:3]
+            if int(pgrp) == pgid and state != "Z":
+                return True
+    return False
+
+
+def _stop_group(process: subprocess.Popen, grace: float = 5.0) -> bool:
+    """SIGTERM, then SIGKILL, everything left in the worker's process group; True if anything was running."""
+    pgid = process.pid
+    if not _group_alive(pgid):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        process.poll()  # reap the worker itself, or it stays a zombie member of the group
+        if not _group_alive(pgid):
             return True
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
@@ -92,14 +110,19 @@ def _stop_group(pgid: int, grace: float = 5.0) -> bool:
     return True
 
 
-def run_one(
-    module: str, *, quick: bool, timeout: float, echo: bool = True, extra_path: list[Path] | None = None
-) -> BenchmarkResult:
+def _import_root(module: str) -> str:
+    """The sys.path entry the module's package was found under, so the worker finds it the same way."""
+    spec = importlib.util.find_spec(module.partition(".")[0])
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return str(Path(locations[0]).parent) if locations else str(ROOT)
+
+
+def run_one(module: str, *, quick: bool, timeout: float, echo: bool = True) -> BenchmarkResult:
     """Run one benchmark module in a fresh interpreter and collect what it reported, or why it did not."""
     result = BenchmarkResult(module)
     env = dict(os.environ)
-    paths = [str(p) for p in (ROOT, *(extra_path or []))]
-    env["PYTHONPATH"] = os.pathsep.join([*paths, *filter(None, [env.get("PYTHONPATH")])])
+    paths = dict.fromkeys([str(ROOT), _import_root(module), *filter(None, [env.get("PYTHONPATH")])])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
     env["MPLBACKEND"] = "Agg"
     tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
     with tempfile.TemporaryDirectory(prefix="folio-bench-") as scratch:
@@ -125,12 +148,12 @@ def run_one(
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _stop_group(process.pid)
+            _stop_group(process)
             process.wait()
             result.error = f"timed out after {timeout:.0f} s"
         else:
             # The worker has exited; anything still in its group is a server the benchmark forgot to stop.
-            if _stop_group(process.pid):
+            if _stop_group(process):
                 result.warnings.append("left processes running after it finished; the harness stopped them")
         result.seconds = time.monotonic() - started
         reader.join(timeout=5)
@@ -154,13 +177,11 @@ def _read_result(out: Path, returncode: int, result: BenchmarkResult) -> str:
     return ""
 
 
-def run_all(
-    modules: list[str], *, quick: bool, timeout: float, echo: bool = True, extra_path: list[Path] | None = None
-) -> list[BenchmarkResult]:
+def run_all(modules: list[str], *, quick: bool, timeout: float, echo: bool = True) -> list[BenchmarkResult]:
     """Each benchmark in turn, never in parallel: they would compete for the same two cores."""
     results = []
     for module in modules:
         if echo:
             sys.stderr.write(f"== {module} ({'quick' if quick else 'full'}, timeout {timeout:.0f} s)\n")
-        results.append(run_one(module, quick=quick, timeout=timeout, echo=echo, extra_path=extra_path))
+        results.append(run_one(module, quick=quick, timeout=timeout, echo=echo))
     return results

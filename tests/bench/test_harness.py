@@ -1,0 +1,334 @@
+"""The `make bench` harness, fed by fake benchmark modules: isolation, the report, the chart, the exit status."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bench import __main__ as cli
+from bench import chart, machine, report, runner
+from bench.common import Measurement
+from bench.goals import parse_goal, verdict_disagrees
+from tests.helpers import PYTHON, ROOT
+
+GOOD = """
+from bench.common import Measurement
+
+def run(quick):
+    print("quick" if quick else "full")
+    return [
+        Measurement("essay page req/s vs hello-world", 900.0, 1800.0, "req/s", "≥ 0.5×", True, ratio=0.5,
+                    spread="880–930; baseline 1750–1850", command="python -m bench --only good"),
+        Measurement("peak RSS", 60.0, 100.0, "MB", "< 100 MB", True, details={"rows": 1000}),
+    ]
+"""
+MISSED = """
+from bench.common import Measurement
+
+def run(quick):
+    return [Measurement("cold start vs bare Django", 0.9, 0.5, "s", "≤ 1.3×", False, ratio=1.8)]
+"""
+BROKEN = """
+def run(quick):
+    print("starting gunicorn")
+    raise RuntimeError("gunicorn did not start")
+"""
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A killed child that nobody has reaped yet is a zombie: gone for every practical purpose.
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
+
+
+def wait_gone(pid: int, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def fake(tmp_path, monkeypatch):
+    """Make a throwaway benchmark package: fake(bench_good=GOOD, ...) -> its dotted name."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def make(**modules: str) -> str:
+        package = f"fakebench_{uuid.uuid4().hex[:8]}"
+        folder = tmp_path / package
+        folder.mkdir()
+        (folder / "__init__.py").write_text("")
+        for name, source in modules.items():
+            (folder / f"{name}.py").write_text(textwrap.dedent(source))
+        return package
+
+    return make
+
+
+def run_cli(*args: str, extra_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(extra_path)])}
+    return subprocess.run(
+        [PYTHON, "-m", "bench", "--quiet", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def result(name: str, *measurements: Measurement, error: str = "") -> runner.BenchmarkResult:
+    return runner.BenchmarkResult(f"bench.bench_{name}", list(measurements), error=error, seconds=1.0)
+
+
+# Discovery and selection
+
+
+def test_discovery_finds_every_bench_module_in_name_order_and_nothing_else(fake):
+    package = fake(bench_zeta=GOOD, bench_alpha=GOOD, common="", helpers_bench="")
+    assert runner.discover(package) == [f"{package}.bench_alpha", f"{package}.bench_zeta"]
+
+
+def test_only_with_an_unknown_name_stops_and_lists_the_names_that_exist(fake):
+    modules = runner.discover(fake(bench_good=GOOD))
+    with pytest.raises(SystemExit, match="no benchmark named nope; there are: good"):
+        runner.select(modules, ["nope"])
+
+
+# Isolation: one benchmark's failure is a row, not a crash
+
+
+def test_a_benchmark_that_raises_becomes_an_error_row_and_the_next_one_still_runs(fake):
+    package = fake(bench_broken=BROKEN, bench_good=GOOD)
+    broken, good = runner.run_all(runner.discover(package), quick=True, timeout=60, echo=False)
+    assert broken.error == "RuntimeError: gunicorn did not start"
+    assert "starting gunicorn" in broken.log_tail
+    assert broken.measurements == []
+    assert good.error == ""
+    assert [m.name for m in good.measurements] == ["essay page req/s vs hello-world", "peak RSS"]
+    assert good.measurements[1].details == {"rows": 1000}
+
+
+def test_the_quick_flag_reaches_the_benchmark(fake):
+    package = fake(bench_good=GOOD)
+    (quick,) = runner.run_all(runner.discover(package), quick=True, timeout=60, echo=False)
+    (full,) = runner.run_all(runner.discover(package), quick=False, timeout=60, echo=False)
+    assert quick.log_tail == "quick"
+    assert full.log_tail == "full"
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ("return []", "ValueError: run() returned no measurements"),
+        ("return {'req/s': 1}", "TypeError: run() must return a list of Measurement, not dict"),
+        ("return [('x', 1.0)]", "TypeError: run() returned a tuple where a Measurement belongs"),
+        (
+            "return [Measurement('x', float('nan'), 1.0, 's', '≤ 1.3×', True)]",
+            "ValueError: 'x': subject must be a finite number, got nan",
+        ),
+        ("import sys; sys.exit(0)", "SystemExit: 0"),
+    ],
+)
+def test_a_benchmark_that_breaks_the_contract_is_an_error(fake, body, error):
+    package = fake(bench_bad=f"from bench.common import Measurement\ndef run(quick):\n    {body}\n")
+    (bad,) = runner.run_all(runner.discover(package), quick=True, timeout=60, echo=False)
+    assert bad.error == error
+
+
+def test_a_benchmark_killed_outright_is_an_error_naming_its_exit_status(fake):
+    package = fake(bench_crash="import os\ndef run(quick):\n    os._exit(3)\n")
+    (crash,) = runner.run_all(runner.discover(package), quick=True, timeout=60, echo=False)
+    assert crash.error == "exited with status 3 without reporting"
+
+
+def test_a_hanging_benchmark_is_stopped_at_the_timeout_together_with_the_servers_it_started(fake, tmp_path):
+    pid_file = tmp_path / "server.pid"
+    package = fake(
+        bench_hang=f"""
+        import subprocess, time
+        def run(quick):
+            server = subprocess.Popen(["sleep", "300"])
+            open({str(pid_file)!r}, "w").write(str(server.pid))
+            time.sleep(300)
+        """
+    )
+    started = time.monotonic()
+    (hang,) = runner.run_all(runner.discover(package), quick=True, timeout=3, echo=False)
+    assert hang.error == "timed out after 3 s"
+    assert time.monotonic() - started < 60
+    assert wait_gone(int(pid_file.read_text())), "the benchmark's server outlived the timeout"
+
+
+def test_a_server_a_benchmark_forgot_to_stop_is_stopped_and_reported(fake, tmp_path):
+    pid_file = tmp_path / "server.pid"
+    package = fake(
+        bench_leaky=f"""
+        import subprocess
+        from bench.common import Measurement
+        def run(quick):
+            server = subprocess.Popen(["sleep", "300"])
+            open({str(pid_file)!r}, "w").write(str(server.pid))
+            return [Measurement("x", 1.0, 1.0, "s", "≤ 1.3×", True, ratio=1.0)]
+        """
+    )
+    (leaky,) = runner.run_all(runner.discover(package), quick=True, timeout=60, echo=False)
+    assert leaky.error == ""
+    assert leaky.warnings == ["left processes running after it finished; the harness stopped them"]
+    assert wait_gone(int(pid_file.read_text()))
+
+
+# The report and the chart
+
+
+def test_the_report_tabulates_folio_baseline_ratio_goal_verdict_and_spread():
+    good = Measurement(
+        "essay page req/s vs hello-world", 900.0, 1800.0, "req/s", "≥ 0.5×", True, ratio=0.5, spread="880–930"
+    )
+    text = report.render(
+        [result("gunicorn", good)], {"Cores": "2"}, quick=False, command="make bench", chart=None, report_path=ROOT
+    )
+    row = "| gunicorn | essay page req/s vs hello-world | 900 | 1,800 | req/s | 0.5 | ≥ 0.5× | ✅ pass | 880–930 |"
+    assert row in text.splitlines()
+    assert "**1 of 1 goals met** across 1 benchmarks. Reproduce with `make bench`" in text
+
+
+def test_the_report_shows_a_missed_goal_an_error_and_how_to_reproduce_each_benchmark():
+    missed = Measurement("cold start", 0.9, 0.5, "s", "≤ 1.3×", False, ratio=1.8, command="python -m bench.x")
+    results = [result("cold_start", missed), result("gunicorn", error="timed out after 600 s")]
+    text = report.render(results, {}, quick=False, command="make bench", chart=None, report_path=ROOT)
+    lines = text.splitlines()
+    assert "| cold_start | cold start | 0.9 | 0.5 | s | 1.8 | ≤ 1.3× | ❌ FAIL | — |" in lines
+    assert "| gunicorn | — | — | — | — | — | — | 💥 ERROR: timed out after 600 s | — |" in lines
+    assert "| cold_start | 1 | `python -m bench --only cold_start` | `python -m bench.x` |" in lines
+    assert "**1 benchmark(s) failed to report: gunicorn**" in text
+
+
+def test_a_pipe_in_a_measurement_name_does_not_add_a_table_column():
+    odd = Measurement("static | nginx", 1.0, 2.0, "ms", "≤ 2×", True, ratio=0.5)
+    text = report.render([result("static", odd)], {}, quick=True, command="x", chart=None, report_path=ROOT)
+    (row,) = [line for line in text.splitlines() if line.startswith("| static | static")]
+    assert row.replace("\\|", "").count("|") == 10  # nine columns
+
+
+def test_the_report_flags_a_verdict_its_own_numbers_contradict():
+    wrong = Measurement("backfill speedup", 2.0, 40.0, "s", "≥ 10×", False, ratio=20.0)
+    text = report.render([result("backfill", wrong)], {}, quick=False, command="x", chart=None, report_path=ROOT)
+    assert "❌ FAIL ⚠ numbers disagree" in text
+    assert "'backfill speedup' says passed=False, but its numbers against '≥ 10×' say the opposite" in text
+
+
+def test_the_machine_description_names_cores_memory_cpu_python_postgres_nginx_and_date():
+    facts = machine.describe()
+    for key in ("Date", "CPU", "Cores", "Memory", "Python", "PostgreSQL", "nginx", "Folio revision"):
+        assert facts[key] and facts[key] != "unknown", key
+    assert facts["Cores"].split()[0] == str(len(os.sched_getaffinity(0)))
+    assert facts["Python"].endswith(".".join(map(str, os.sys.version_info[:3])))
+    text = report.render([], facts, quick=False, command="x", chart=None, report_path=ROOT)
+    assert f"| Cores | {facts['Cores']} |" in text.splitlines()
+
+
+def test_the_chart_is_a_png_with_room_for_every_measurement(tmp_path):
+    one = [result("a", Measurement("x", 1.0, 2.0, "s", "≤ 2×", True, ratio=0.5))]
+    many = [
+        *one,
+        result("b", Measurement("peak RSS", 60.0, 100.0, "MB", "< 100 MB", True)),
+        result("c", Measurement("speedup", 1.0, 30.0, "s", "≥ 10×", True, ratio=30.0)),
+        result("d", Measurement("backends", 14.0, 12.0, "backends", "≤ 12 backends", False)),
+        result("e", error="boom"),
+    ]
+    small = Image.open(chart.draw(one, tmp_path / "one.png", title="one"))
+    large = Image.open(chart.draw(many, tmp_path / "many.png", title="many"))
+    assert small.format == large.format == "PNG"
+    assert large.height > small.height
+
+
+def test_goals_are_read_as_a_comparison_on_the_chart_scale():
+    ratio_goal = parse_goal(Measurement("x", 1.0, 2.0, "s", "≥ 0.5×", True, ratio=0.5))
+    limit_goal = parse_goal(Measurement("rss", 60.0, 100.0, "MB", "< 100 MB", True))
+    assert (ratio_goal.symbol, ratio_goal.threshold, ratio_goal.higher_is_better) == ("≥", 0.5, True)
+    assert (limit_goal.symbol, limit_goal.threshold, limit_goal.higher_is_better) == ("<", 1.0, False)
+    assert parse_goal(Measurement("b", 9.0, 12.0, "backends", "at most workers × pool max", True)) is None
+    assert verdict_disagrees(Measurement("rss", 120.0, 100.0, "MB", "< 100 MB", True))
+    assert not verdict_disagrees(Measurement("rss", 120.0, 100.0, "MB", "< 100 MB", False))
+
+
+# The command line: what `make bench-quick` (CI) and `make bench` do
+
+
+def committed_files() -> dict[Path, bytes | None]:
+    return {path: path.read_bytes() if path.exists() else None for path in cli.COMMITTED.values()}
+
+
+def test_bench_quick_fails_when_a_benchmark_errors_and_leaves_the_committed_report_alone(fake, tmp_path):
+    package = fake(bench_broken=BROKEN, bench_good=GOOD)
+    before = committed_files()
+    done = run_cli("--quick", "--package", package, extra_path=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert committed_files() == before
+    written = (cli.WORK / "quick" / "BENCHMARKS.md").read_text()
+    assert "💥 ERROR: RuntimeError: gunicorn did not start" in written
+    assert "| good | essay page req/s vs hello-world |" in written
+    assert Image.open(cli.WORK / "quick" / "benchmarks.png").format == "PNG"
+
+
+def test_bench_quick_passes_when_every_benchmark_reports_even_if_a_goal_is_missed(fake, tmp_path):
+    package = fake(bench_good=GOOD, bench_missed=MISSED)
+    done = run_cli("--quick", "--package", package, extra_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "**2 of 3 goals met** across 2 benchmarks." in done.stderr
+    strict = run_cli("--quick", "--strict", "--package", package, extra_path=tmp_path)
+    assert strict.returncode == 1
+
+
+def test_a_full_run_writes_the_report_and_the_chart_it_links(fake, tmp_path):
+    package = fake(bench_good=GOOD)
+    out, png = tmp_path / "docs" / "BENCHMARKS.md", tmp_path / "docs" / "img" / "chart.png"
+    done = run_cli("--package", package, "--output", str(out), "--chart", str(png), extra_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert "![Ratios against goals](img/chart.png)" in text
+    assert "Quick run" not in text
+    assert "Reproduce with `make bench`" in text
+    assert Image.open(png).format == "PNG"
+
+
+def test_without_any_benchmark_the_run_fails_instead_of_reporting_nothing(fake, tmp_path):
+    done = run_cli("--quick", "--package", fake(), extra_path=tmp_path)
+    assert done.returncode == 1
+    assert "nothing measured" in done.stderr
+
+
+def test_profile_shows_where_the_benchmarks_subject_spends_its_time(fake, tmp_path):
+    package = fake(
+        bench_slow="""
+        import time
+        def folio_hot_path():
+            end = time.perf_counter() + 0.3
+            while time.perf_counter() < end:
+                sum(range(1000))
+        def profile_subject(quick):
+            folio_hot_path()
+        def run(quick):
+            raise AssertionError("--profile runs the subject, not the whole benchmark")
+        """
+    )
+    done = run_cli("--quick", "--package", package, "--profile", "slow", extra_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "folio_hot_path" in done.stdout
+    assert f"Profile of {package}.bench_slow.profile_subject" in done.stdout
+    assert (cli.WORK / "profiles" / "profile-bench_slow.html").exists()

@@ -1,0 +1,79 @@
+"""Both vercel.json forms checked against the code they point at."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.urls import resolve
+
+from apps.core import cron
+from tests.helpers import ROOT
+
+ZERO_CONFIG = ROOT / "vercel.json"
+BUILDS_FORM = ROOT / "deploy" / "vercel" / "vercel.json"
+# With no functions setting (the builds form may not have one), Hobby's ceiling is the limit to stay under.
+DEFAULT_MAX_DURATION = 60
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def wsgi_file() -> str:
+    """The file WSGI_APPLICATION names: what Vercel's Django detection turns into the function."""
+    module, _, _ = settings.WSGI_APPLICATION.rpartition(".")
+    return module.replace(".", "/") + ".py"
+
+
+def test_wsgi_application_setting_names_a_file_that_exports_app_and_application():
+    path = ROOT / wsgi_file()
+    assert path.exists()
+    assigned = {
+        target.id
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    assert {"app", "application"} <= assigned
+
+
+def test_zero_config_vercel_json_carries_only_crons_and_function_settings():
+    config = load(ZERO_CONFIG)
+    assert set(config) - {"$schema"} == {"crons", "functions"}, "builds/routes would turn Django detection off"
+    assert list(config["functions"]) == [wsgi_file()]
+
+
+def test_builds_form_sends_every_path_to_the_wsgi_entrypoint_that_exports_app():
+    config = load(BUILDS_FORM)
+    assert config["builds"] == [{"src": wsgi_file(), "use": "@vercel/python"}]
+    assert "functions" not in config, "Vercel rejects functions together with builds"
+    for path in ["/", "/essays/on-gardens/", "/static/css/folio.css", "/static/admin/css/base.css", "/cron/"]:
+        route = next(route for route in config["routes"] if re.fullmatch(route["src"], path))
+        assert route["dest"] == wsgi_file(), f"{path} goes to {route['dest']}"
+
+
+@pytest.mark.parametrize("path", [ZERO_CONFIG, BUILDS_FORM], ids=["zero-config", "builds-form"])
+def test_every_cron_path_resolves_to_the_cron_endpoint(path):
+    crons = load(path)["crons"]
+    assert crons
+    for job in crons:
+        assert resolve(job["path"]).func is cron.run
+        assert len(job["schedule"].split()) == 5
+
+
+def test_cron_budget_leaves_headroom_below_the_function_max_duration():
+    max_duration = load(ZERO_CONFIG)["functions"][wsgi_file()]["maxDuration"]
+    # One task that starts just before the deadline may still run; a fifth of the limit is left for it.
+    assert 0.8 * min(max_duration, DEFAULT_MAX_DURATION) >= settings.TASKS_CRON_BUDGET
+
+
+def test_env_example_documents_the_same_cron_budget_as_the_settings_default():
+    example = (ROOT / ".env.example").read_text()
+    documented = float(re.search(r"^TASKS_CRON_BUDGET=(.+)$", example, flags=re.MULTILINE).group(1))
+    assert documented == settings.TASKS_CRON_BUDGET

@@ -18,17 +18,11 @@ SERVERLESS_OR_PRODUCTION = (".production", ".vercel")
 # DATABASES
 
 
-def _default_database() -> dict[str, Any]:
-    return settings.DATABASES.get("default", {})
-
-
-def _pgbouncer_mode() -> bool:
-    return getattr(settings, "DB_POOL", "none") == "pgbouncer"
-
-
-@register("folio", "database")
-def check_database_pooling(app_configs=None, **kwargs) -> list[Error | Warning]:
-    database = _default_database()
+def database_problems(
+    databases: dict[str, dict[str, Any]], *, pool_mode: str, settings_module: str
+) -> list[Error | Warning]:
+    """What is wrong with `databases` for `pool_mode` (DB_POOL) under `settings_module` (the target)."""
+    database = databases.get("default", {})
     options = database.get("OPTIONS", {})
     problems: list[Error | Warning] = []
     if options.get("pool") and database.get("CONN_MAX_AGE", 0) != 0:
@@ -39,46 +33,9 @@ def check_database_pooling(app_configs=None, **kwargs) -> list[Error | Warning]:
                 id="folio.E001",
             )
         )
-    if _pgbouncer_mode():
-        if not database.get("DISABLE_SERVER_SIDE_CURSORS"):
-            problems.append(
-                Error(
-                    "DB_POOL=pgbouncer with server-side cursors enabled.",
-                    hint=(
-                        "A transaction pooler hands the next transaction to another server connection, where "
-                        "an .iterator() cursor does not exist; set DISABLE_SERVER_SIDE_CURSORS=True."
-                    ),
-                    id="folio.E002",
-                )
-            )
-        if options.get("server_side_binding"):
-            problems.append(
-                Error(
-                    "DB_POOL=pgbouncer with server-side parameter binding.",
-                    hint="Remove OPTIONS['server_side_binding']: client-side binding is what transaction poolers need.",
-                    id="folio.E003",
-                )
-            )
-        if options.get("prepare_threshold") is not None:
-            problems.append(
-                Error(
-                    "DB_POOL=pgbouncer with prepared statements (OPTIONS['prepare_threshold']).",
-                    hint=(
-                        "A named prepared statement lives on one server connection; the next transaction may run "
-                        "on another. Remove prepare_threshold."
-                    ),
-                    id="folio.E004",
-                )
-            )
-        if DIRECT_DB_ALIAS not in settings.DATABASES:
-            problems.append(
-                Warning(
-                    "DB_POOL=pgbouncer without DATABASE_DIRECT_URL: `migrate` will refuse to run.",
-                    hint="Set DATABASE_DIRECT_URL to a session-mode (direct) URL of the same database.",
-                    id="folio.W001",
-                )
-            )
-    if options.get("pool") and settings.SETTINGS_MODULE.endswith(".vercel"):
+    if pool_mode == "pgbouncer":
+        problems += _transaction_pooler_problems(databases)
+    if options.get("pool") and settings_module.endswith(".vercel"):
         problems.append(
             Warning(
                 "DB_POOL=native on Vercel: every function instance keeps its own pool.",
@@ -86,18 +43,10 @@ def check_database_pooling(app_configs=None, **kwargs) -> list[Error | Warning]:
                 id="folio.W002",
             )
         )
-    return problems
-
-
-@register("folio", "database")
-def check_database_engine(app_configs=None, **kwargs) -> list[Error]:
-    module = settings.SETTINGS_MODULE or ""
-    database = _default_database()
-    problems: list[Error] = []
-    if module.endswith(SERVERLESS_OR_PRODUCTION) and database.get("ENGINE") == "django.db.backends.sqlite3":
+    if settings_module.endswith(SERVERLESS_OR_PRODUCTION) and database.get("ENGINE") == "django.db.backends.sqlite3":
         problems.append(
             Error(
-                f"SQLite as the database of {module}.",
+                f"SQLite as the database of {settings_module}.",
                 hint=(
                     "A VM's SQLite file does not survive a second server and Vercel's disk does not survive the "
                     "request; set DATABASE_URL to PostgreSQL."
@@ -105,7 +54,7 @@ def check_database_engine(app_configs=None, **kwargs) -> list[Error]:
                 id="folio.E005",
             )
         )
-    if module.endswith(".vercel") and any(db.get("CONN_MAX_AGE", 0) != 0 for db in settings.DATABASES.values()):
+    if settings_module.endswith(".vercel") and any(db.get("CONN_MAX_AGE", 0) != 0 for db in databases.values()):
         problems.append(
             Error(
                 "A persistent database connection (CONN_MAX_AGE > 0) on Vercel.",
@@ -113,7 +62,7 @@ def check_database_engine(app_configs=None, **kwargs) -> list[Error]:
                 id="folio.E006",
             )
         )
-    direct = settings.DATABASES.get(DIRECT_DB_ALIAS)
+    direct = databases.get(DIRECT_DB_ALIAS)
     if direct and database.get("ENGINE") == POSTGRESQL and direct.get("NAME") != database.get("NAME"):
         problems.append(
             Error(
@@ -123,3 +72,57 @@ def check_database_engine(app_configs=None, **kwargs) -> list[Error]:
             )
         )
     return problems
+
+
+def _transaction_pooler_problems(databases: dict[str, dict[str, Any]]) -> list[Error | Warning]:
+    database = databases.get("default", {})
+    options = database.get("OPTIONS", {})
+    problems: list[Error | Warning] = []
+    if not database.get("DISABLE_SERVER_SIDE_CURSORS"):
+        problems.append(
+            Error(
+                "DB_POOL=pgbouncer with server-side cursors enabled.",
+                hint=(
+                    "A transaction pooler hands the next transaction to another server connection, where "
+                    "an .iterator() cursor does not exist; set DISABLE_SERVER_SIDE_CURSORS=True."
+                ),
+                id="folio.E002",
+            )
+        )
+    if options.get("server_side_binding"):
+        problems.append(
+            Error(
+                "DB_POOL=pgbouncer with server-side parameter binding.",
+                hint="Remove OPTIONS['server_side_binding']: client-side binding is what transaction poolers need.",
+                id="folio.E003",
+            )
+        )
+    if options.get("prepare_threshold") is not None:
+        problems.append(
+            Error(
+                "DB_POOL=pgbouncer with prepared statements (OPTIONS['prepare_threshold']).",
+                hint=(
+                    "A named prepared statement lives on one server connection; the next transaction may run "
+                    "on another. Remove prepare_threshold."
+                ),
+                id="folio.E004",
+            )
+        )
+    if DIRECT_DB_ALIAS not in databases:
+        problems.append(
+            Warning(
+                "DB_POOL=pgbouncer without DATABASE_DIRECT_URL: `migrate` will refuse to run.",
+                hint="Set DATABASE_DIRECT_URL to a session-mode (direct) URL of the same database.",
+                id="folio.W001",
+            )
+        )
+    return problems
+
+
+@register("folio", "database")
+def check_databases(app_configs=None, **kwargs) -> list[Error | Warning]:
+    return database_problems(
+        settings.DATABASES,
+        pool_mode=getattr(settings, "DB_POOL", "none"),
+        settings_module=settings.SETTINGS_MODULE or "",
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -25,6 +26,7 @@ WORK = ROOT / "bench" / ".work"
 # Quick and partial runs must never touch the committed report: only a complete full run speaks for the project.
 COMMITTED = {"report": ROOT / "BENCHMARKS.md", "chart": ROOT / "bench" / "benchmarks.png"}
 TIMEOUTS = {"quick": 180.0, "full": 600.0}  # seconds per benchmark
+BUDGETS = {"quick": 180.0, "full": 900.0}  # seconds for the whole run (issue 9: ~3 minutes quick, 15 full)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -78,13 +80,22 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     report_path, chart_path, raw, command = destinations(args)
+    # A CI job killed on its own timeout sends SIGTERM: unwind, so the running benchmark's servers are stopped.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     facts = machine.describe()
     timeout = args.timeout or TIMEOUTS["quick" if args.quick else "full"]
     results = runner.run_all(modules, quick=args.quick, timeout=timeout, echo=not args.quiet)
 
     title = f"Folio benchmarks{' (quick run)' if args.quick else ''}: {facts['Date']}, {facts['Cores']} cores"
     drawn = chart.draw(results, chart_path, title=title)
-    text = report.render(results, facts, quick=args.quick, command=command, chart=drawn, report_path=report_path)
+    notes = []
+    budget = BUDGETS["quick" if args.quick else "full"]
+    if not args.only and (took := sum(r.seconds for r in results)) > budget:
+        notes.append(f"The whole run took {took:.0f} s, over its {budget:.0f} s budget.")
+        print(notes[-1], file=sys.stderr)
+    text = report.render(
+        results, facts, quick=args.quick, command=command, chart=drawn, report_path=report_path, notes=notes
+    )
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(text, encoding="utf-8")
     raw.parent.mkdir(parents=True, exist_ok=True)

@@ -50,6 +50,7 @@ def render(
     command: str,
     chart: Path | None,
     report_path: Path,
+    notes: list[str] | None = None,
 ) -> str:
     """The whole BENCHMARKS.md text."""
     lines = [HEADER]
@@ -73,7 +74,7 @@ def render(
     lines.append("")
     lines += _reproduce(results)
     lines += _details(results)
-    lines += _problems(results)
+    lines += _problems(results, notes or [])
     lines += ["## Machine\n", "| | |", "|---|---|"]
     lines += [f"| {cell(key)} | {cell(value)} |" for key, value in machine.items()]
     lines.append("")
@@ -111,21 +112,21 @@ def _details(results: list[BenchmarkResult]) -> list[str]:
     return ["## Details\n", "| Measurement | Detail | Value |", "|---|---|---|", *rows, ""]
 
 
-def _problems(results: list[BenchmarkResult]) -> list[str]:
-    lines: list[str] = []
+def _problems(results: list[BenchmarkResult], notes: list[str]) -> list[str]:
+    lines: list[str] = [f"- {note}" for note in notes] + ([""] if notes else [])
     for result in results:
-        notes = list(result.warnings)
-        notes += [
+        found = list(result.warnings)
+        found += [
             f"{m.name!r} says passed={m.passed}, but its numbers against {m.goal!r} say the opposite"
             for m in result.measurements
             if verdict_disagrees(m)
         ]
-        if not (result.error or notes):
+        if not (result.error or found):
             continue
         lines.append(f"### {result.name}\n")
         if result.error:
             lines.append(f"Error: {result.error}")
-        lines += [f"- {note}" for note in notes]
+        lines += [f"- {note}" for note in found]
         if result.error and result.log_tail:
             # A tilde fence: a traceback may well contain backticks, hardly ever four tildes.
             lines += ["", "~~~~text", result.log_tail, "~~~~"]

@@ -151,6 +151,10 @@ def run_one(module: str, *, quick: bool, timeout: float, echo: bool = True) -> B
             _stop_group(process)
             process.wait()
             result.error = f"timed out after {timeout:.0f} s"
+        except BaseException:
+            # Ctrl-C or SIGTERM to the harness: its own session shields the group, so stop it here or it lingers.
+            _stop_group(process)
+            raise
         else:
             # The worker has exited; anything still in its group is a server the benchmark forgot to stop.
             if _stop_group(process):

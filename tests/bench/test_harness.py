@@ -225,6 +225,13 @@ def test_a_pipe_in_a_measurement_name_does_not_add_a_table_column():
     assert row.replace("\\|", "").count("|") == 10  # nine columns
 
 
+def test_a_run_over_its_time_budget_says_so_in_the_report():
+    ok = Measurement("x", 1.0, 1.0, "s", "≤ 1.3×", True, ratio=1.0)
+    note = "The whole run took 950 s, over its 900 s budget."
+    text = report.render([result("x", ok)], {}, quick=False, command="x", chart=None, report_path=ROOT, notes=[note])
+    assert f"- {note}" in text.split("## Problems", 1)[1].splitlines()
+
+
 def test_the_report_flags_a_verdict_its_own_numbers_contradict():
     wrong = Measurement("backfill speedup", 2.0, 40.0, "s", "≥ 10×", False, ratio=20.0)
     text = report.render([result("backfill", wrong)], {}, quick=False, command="x", chart=None, report_path=ROOT)
@@ -311,6 +318,37 @@ def test_without_any_benchmark_the_run_fails_instead_of_reporting_nothing(fake, 
     done = run_cli("--quick", "--package", fake(), extra_path=tmp_path)
     assert done.returncode == 1
     assert "nothing measured" in done.stderr
+
+
+def test_stopping_the_harness_stops_the_server_of_the_benchmark_it_was_running(fake, tmp_path):
+    pid_file = tmp_path / "server.pid"
+    package = fake(
+        bench_hang=f"""
+        import subprocess, time
+        def run(quick):
+            server = subprocess.Popen(["sleep", "300"])
+            open({str(pid_file)!r}, "w").write(str(server.pid))
+            time.sleep(300)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])}
+    harness = subprocess.Popen(
+        [PYTHON, "-m", "bench", "--quiet", "--quick", "--package", package],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline and harness.poll() is None, "the benchmark never started its server"
+            time.sleep(0.1)
+        harness.terminate()
+        assert harness.wait(timeout=30) == 143
+    finally:
+        harness.kill()
+    assert wait_gone(int(pid_file.read_text())), "the server outlived the harness"
 
 
 def test_profile_shows_where_the_benchmarks_subject_spends_its_time(fake, tmp_path):

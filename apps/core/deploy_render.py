@@ -1,0 +1,242 @@
+"""Render the VM's deployment files (nginx site + snippets, systemd units) from deploy/*/templates/.
+
+One source for each value: paths, the admin URL, the body limit and the security headers come from the Django
+settings, the upstream from gunicorn.conf.py, the rest from the operator's command line. Django's template
+engine is used because nginx syntax never contains `{{` or `{%`; a variable left unset is an error, not a blank.
+"""
+
+from __future__ import annotations
+
+import runpy
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.template import Context, Engine
+
+from config.env import BASE_DIR
+
+DEPLOY_DIR = BASE_DIR / "deploy"
+MISSING = "@@UNSET-VARIABLE@@"
+
+STATIC_MAX_AGE_DAYS = 30
+MEDIA_MAX_AGE_DAYS = 7
+# Ten tries a minute from one address, five at once: plenty for a person, slow for a password list.
+LOGIN_RATE = "10r/m"
+LOGIN_BURST = 5
+# nginx 1.25.1 moved HTTP/2 from a `listen` parameter to its own directive (Debian 12 ships 1.22).
+HTTP2_DIRECTIVE_SINCE = (1, 25, 1)
+
+
+class RenderError(ValueError):
+    """A value the templates need is missing or unusable; the message says which."""
+
+
+def engine(kind: str) -> Engine:
+    return Engine(
+        dirs=[str(DEPLOY_DIR / kind / "templates")],
+        autoescape=False,
+        string_if_invalid=MISSING,
+    )
+
+
+def render(kind: str, names: list[str], context: dict[str, Any]) -> dict[str, str]:
+    files = {}
+    templates = engine(kind)
+    for name in names:
+        text = templates.get_template(name).render(Context(context, autoescape=False))
+        if MISSING in text:
+            raise RenderError(f"{kind}/templates/{name} uses a variable the renderer did not provide")
+        files[name] = "\n".join(line.rstrip() for line in text.splitlines()).strip("\n") + "\n"
+    return files
+
+
+def security_headers(settings: Any) -> list[tuple[str, str]]:
+    """The headers Django's SecurityMiddleware would send, from the same settings, for nginx's own responses."""
+    headers = []
+    if settings.SECURE_HSTS_SECONDS:
+        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
+        if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
+            hsts += "; includeSubDomains"
+        if settings.SECURE_HSTS_PRELOAD:
+            hsts += "; preload"
+        headers.append(("Strict-Transport-Security", hsts))
+    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+        headers.append(("X-Content-Type-Options", "nosniff"))
+    if settings.SECURE_REFERRER_POLICY:
+        policy = settings.SECURE_REFERRER_POLICY
+        headers.append(("Referrer-Policy", policy if isinstance(policy, str) else ",".join(policy)))
+    if settings.X_FRAME_OPTIONS:
+        headers.append(("X-Frame-Options", settings.X_FRAME_OPTIONS))
+    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
+        headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
+    return headers
+
+
+def gunicorn_upstream(conf: Path = BASE_DIR / "gunicorn.conf.py") -> str:
+    """Where gunicorn.conf.py binds (GUNICORN_BIND applies), as nginx's `server` line wants it."""
+    bind = runpy.run_path(str(conf))["bind"][0]
+    if bind.startswith("unix:"):
+        return bind
+    if bind.startswith(("0.0.0.0:", "[::]:")):
+        return "127.0.0.1:" + bind.rsplit(":", 1)[1]
+    return bind
+
+
+def installed_nginx_version() -> tuple[int, ...] | None:
+    nginx = shutil.which("nginx")
+    if nginx is None:
+        return None
+    result = subprocess.run([nginx, "-v"], capture_output=True, text=True, check=False)
+    _, _, version = result.stderr.strip().partition("nginx/")
+    try:
+        return tuple(int(part) for part in version.split()[0].split("."))
+    except (ValueError, IndexError):
+        return None
+
+
+def size_for_nginx(size: int) -> str:
+    mib = 1024 * 1024
+    return f"{size // mib}m" if size % mib == 0 else f"{-(-size // 1024)}k"
+
+
+@dataclass(frozen=True)
+class NginxSite:
+    domain: str
+    static_root: Path
+    media_root: Path
+    upstream: str
+    admin_url: str
+    body_limit_bytes: int
+    security_headers: list[tuple[str, str]]
+    aliases: tuple[str, ...] = ()
+    certificate: Path | None = None  # default: Let's Encrypt's layout for the domain
+    certificate_key: Path | None = None
+    snippets_dir: Path = Path("/etc/nginx/snippets")
+    log_dir: Path = Path("/var/log/nginx")
+    # Debian's default site serves /var/www/html, so the first `certbot --webroot` works before this site exists.
+    acme_root: Path = Path("/var/www/html")
+    listen_addresses: tuple[str, ...] = ("", "[::]:")  # "" = every IPv4 address
+    http_port: int = 80
+    https_port: int = 443
+    http2_directive: bool = False
+
+    def context(self) -> dict[str, Any]:
+        if not self.domain or "/" in self.domain or " " in self.domain:
+            raise RenderError(f"--domain {self.domain!r} is not a host name, e.g. folio.example.org")
+        if not any(name == "Strict-Transport-Security" for name, _ in self.security_headers):
+            raise RenderError("SECURE_HSTS_SECONDS is 0: an HTTPS-only site should send HSTS; set it first")
+        live = Path("/etc/letsencrypt/live") / self.domain
+        return {
+            "domain": self.domain,
+            "server_names": " ".join([self.domain, *self.aliases]),
+            "static_root": str(self.static_root).rstrip("/"),
+            "media_root": str(self.media_root).rstrip("/"),
+            "upstream": self.upstream,
+            "admin_login_path": self.admin_url.strip("/") + "/login/",
+            "body_limit": size_for_nginx(self.body_limit_bytes),
+            "security_headers": self.security_headers,
+            "certificate": self.certificate or live / "fullchain.pem",
+            "certificate_key": self.certificate_key or live / "privkey.pem",
+            "snippets_dir": str(self.snippets_dir).rstrip("/"),
+            "log_dir": str(self.log_dir).rstrip("/"),
+            "acme_root": self.acme_root,
+            "listen_http": [f"{address}{self.http_port}" for address in self.listen_addresses],
+            "listen_https": [f"{address}{self.https_port}" for address in self.listen_addresses],
+            "https_port_suffix": "" if self.https_port == 443 else f":{self.https_port}",
+            "http2_on_listen": not self.http2_directive,
+            "static_expires": f"{STATIC_MAX_AGE_DAYS}d",
+            "static_max_age": STATIC_MAX_AGE_DAYS * 86400,
+            "media_expires": f"{MEDIA_MAX_AGE_DAYS}d",
+            "login_rate": LOGIN_RATE,
+            "login_burst": LOGIN_BURST,
+        }
+
+
+NGINX_FILES = [
+    "folio.conf",
+    "snippets/folio-tls.conf",
+    "snippets/folio-security-headers.conf",
+    "snippets/folio-proxy.conf",
+]
+SYSTEMD_FILES = ["folio-web.service", "folio-worker.service"]
+
+
+def nginx_files(site: NginxSite) -> dict[str, str]:
+    return render("nginx", NGINX_FILES, site.context())
+
+
+def nginx_site_from_settings(settings: Any, **options: Any) -> NginxSite:
+    """The site as the settings describe it; `options` are the operator's (domain, ports, paths)."""
+    version = options.pop("nginx_version", None) or installed_nginx_version() or (1, 22)
+    values = {
+        "static_root": Path(settings.STATIC_ROOT),
+        "media_root": Path(settings.MEDIA_ROOT),
+        "upstream": gunicorn_upstream(),
+        "admin_url": settings.ADMIN_URL,
+        "body_limit_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+        "security_headers": security_headers(settings),
+        "http2_directive": version >= HTTP2_DIRECTIVE_SINCE,
+    }
+    values.update({key: value for key, value in options.items() if value not in (None, "", ())})
+    return NginxSite(**values)
+
+
+@dataclass(frozen=True)
+class SystemdUnits:
+    project_dir: Path
+    venv: Path
+    env_file: Path
+    user: str = "folio"
+    group: str = "folio"
+    writable_paths: tuple[Path, ...] = field(default_factory=tuple)
+
+    def context(self) -> dict[str, Any]:
+        for name in ("project_dir", "venv", "env_file"):
+            if not Path(getattr(self, name)).is_absolute():
+                raise RenderError(f"--{name.replace('_', '-')} must be an absolute path; systemd needs one")
+        return {
+            "project_dir": self.project_dir,
+            "venv": self.venv,
+            "env_file": self.env_file,
+            "user": self.user,
+            "group": self.group,
+            "writable_paths": " ".join(str(path) for path in self.writable_paths),
+        }
+
+
+def systemd_files(units: SystemdUnits) -> dict[str, str]:
+    return render("systemd", SYSTEMD_FILES, units.context())
+
+
+# The committed examples (deploy/*/example/): what the files look like for folio.example.org on Debian 12.
+EXAMPLE_SITE = NginxSite(
+    domain="folio.example.org",
+    aliases=("www.folio.example.org",),
+    static_root=Path("/srv/folio/staticfiles"),
+    media_root=Path("/srv/folio/media"),
+    upstream="127.0.0.1:8000",
+    admin_url="editors-only/",
+    body_limit_bytes=20 * 1024 * 1024,
+    security_headers=[
+        ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+    ],
+)
+EXAMPLE_UNITS = SystemdUnits(
+    project_dir=Path("/srv/folio/app"),
+    venv=Path("/srv/folio/venv"),
+    env_file=Path("/etc/folio/folio.env"),
+    writable_paths=(Path("/srv/folio/media"),),
+)
+
+
+def example_files() -> dict[Path, str]:
+    nginx = {DEPLOY_DIR / "nginx" / "example" / name: text for name, text in nginx_files(EXAMPLE_SITE).items()}
+    units = {DEPLOY_DIR / "systemd" / "example" / name: text for name, text in systemd_files(EXAMPLE_UNITS).items()}
+    return {**nginx, **units}

@@ -1,0 +1,97 @@
+"""`manage.py render_deploy nginx|systemd|examples`: the VM's deployment files, from the settings in force.
+
+Run it on the server with the production environment loaded, so STATIC_ROOT, MEDIA_ROOT, ADMIN_URL, the body
+limit and the security headers are the ones the site really uses.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.core import deploy_render
+
+
+class Command(BaseCommand):
+    help = "Render the nginx site + snippets or the systemd units for a VM (see the README's VM section)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        targets = parser.add_subparsers(dest="target", required=True)
+
+        nginx = targets.add_parser("nginx", help="site file and snippets (folio.conf, snippets/*.conf)")
+        nginx.add_argument("--domain", required=True, help="the site's host name, e.g. folio.example.org")
+        nginx.add_argument("--alias", action="append", default=[], help="another name the site answers to")
+        nginx.add_argument("--static-root", type=Path, help="default: STATIC_ROOT")
+        nginx.add_argument("--media-root", type=Path, help="default: MEDIA_ROOT")
+        nginx.add_argument("--upstream", help="default: where gunicorn.conf.py binds (GUNICORN_BIND)")
+        nginx.add_argument("--certificate", type=Path, help="default: /etc/letsencrypt/live/DOMAIN/fullchain.pem")
+        nginx.add_argument("--certificate-key", type=Path, help="default: /etc/letsencrypt/live/DOMAIN/privkey.pem")
+        nginx.add_argument("--snippets-dir", type=Path, help="where the snippets go (default /etc/nginx/snippets)")
+        nginx.add_argument("--log-dir", type=Path, help="default /var/log/nginx")
+        nginx.add_argument("--acme-root", type=Path, help="certbot --webroot directory (default /var/www/html)")
+        nginx.add_argument("--listen-address", action="append", default=[], help="default: all IPv4 and IPv6")
+        nginx.add_argument("--http-port", type=int)
+        nginx.add_argument("--https-port", type=int)
+        nginx.add_argument("--output-dir", type=Path, help="write the files here instead of printing the site")
+
+        systemd = targets.add_parser("systemd", help="folio-web.service and folio-worker.service")
+        systemd.add_argument("--project-dir", type=Path, default=settings.BASE_DIR, help="default: this checkout")
+        systemd.add_argument("--venv", type=Path, default=Path(sys.prefix), help="default: this virtualenv")
+        systemd.add_argument("--env-file", type=Path, default=Path("/etc/folio/folio.env"))
+        systemd.add_argument("--user", default="folio")
+        systemd.add_argument("--group", default="folio")
+        systemd.add_argument("--output-dir", type=Path, help="write the units here instead of printing them")
+
+        targets.add_parser("examples", help="re-render the committed deploy/*/example/ files")
+
+    def handle(self, *args, target: str, **options) -> None:
+        try:
+            if target == "examples":
+                self.write(deploy_render.example_files())
+                return
+            if target == "nginx":
+                files = deploy_render.nginx_files(self.nginx_site(options))
+            else:
+                files = deploy_render.systemd_files(
+                    deploy_render.SystemdUnits(
+                        project_dir=options["project_dir"].resolve(),
+                        venv=options["venv"].absolute(),
+                        env_file=options["env_file"],
+                        user=options["user"],
+                        group=options["group"],
+                        writable_paths=(Path(settings.MEDIA_ROOT),),
+                    )
+                )
+        except deploy_render.RenderError as exc:
+            raise CommandError(str(exc)) from None
+        if options["output_dir"]:
+            self.write({options["output_dir"].resolve() / name: text for name, text in files.items()})
+        else:
+            self.stdout.write("\n".join(f"# ---- {name}\n{text}" for name, text in files.items()), ending="")
+
+    def nginx_site(self, options: dict) -> deploy_render.NginxSite:
+        return deploy_render.nginx_site_from_settings(
+            settings,
+            domain=options["domain"],
+            aliases=tuple(options["alias"]),
+            static_root=options["static_root"],
+            media_root=options["media_root"],
+            upstream=options["upstream"],
+            certificate=options["certificate"],
+            certificate_key=options["certificate_key"],
+            snippets_dir=options["snippets_dir"],
+            log_dir=options["log_dir"],
+            acme_root=options["acme_root"],
+            listen_addresses=tuple(f"{address}:" for address in options["listen_address"]),
+            http_port=options["http_port"],
+            https_port=options["https_port"],
+        )
+
+    def write(self, files: dict[Path, str]) -> None:
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            self.stdout.write(f"wrote {path}")

@@ -1,0 +1,128 @@
+"""Gunicorn with the project's gunicorn.conf.py on a free loopback port, started and always stopped by a test.
+
+    with running_gunicorn(env=production_env(...), log=tmp_path / "gunicorn.log") as server:
+        server.url("/health/")
+
+The server runs in its own process group so stopping it also stops every worker; its stdout and stderr (access
+and error logs, per gunicorn.conf.py) go to `log`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.helpers import ROOT
+from tests.services.availability import free_port, port_open, unavailable
+
+GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+START_TIMEOUT = 60.0
+
+
+@dataclass
+class Gunicorn:
+    process: subprocess.Popen
+    host: str
+    port: int
+    log: Path
+
+    def url(self, path: str = "/") -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def worker_pids(self) -> set[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return {int(pid) for pid in children.read_text().split()}
+        except OSError:
+            return set()
+
+    def wait_for_workers(self, count: int, *, timeout: float = 30.0, exclude: set[int] | frozenset = frozenset()):
+        """Until `count` workers run and none of them is in `exclude` (e.g. the ones before a reload)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pids = self.worker_pids()
+            if len(pids) == count and not pids & exclude:
+                return pids
+            time.sleep(0.1)
+        raise AssertionError(f"gunicorn did not settle on {count} new workers: {self.worker_pids()}\n{self.log_text()}")
+
+
+def gunicorn_executable() -> Path:
+    if not GUNICORN.exists():
+        unavailable(f"gunicorn is not installed in {GUNICORN.parent} (make install)")
+    return GUNICORN
+
+
+def wait_until_serving(server: Gunicorn, path: str, host_header: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    last = ""
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise AssertionError(f"gunicorn exited with {server.process.returncode}:\n{server.log_text()}")
+        if port_open(server.host, server.port, timeout=0.5):
+            request = urllib.request.Request(server.url(path), headers={"Host": host_header})  # noqa: S310 - ours
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - a loopback http URL
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError) as exc:
+                last = str(exc)
+        time.sleep(0.2)
+    raise AssertionError(f"gunicorn did not answer {path} in {START_TIMEOUT:.0f} s ({last}):\n{server.log_text()}")
+
+
+def stop(process: subprocess.Popen, grace: float = 15.0) -> None:
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def running_gunicorn(
+    *,
+    env: dict[str, str],
+    log: Path,
+    app: str = "config.wsgi",
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    ready_path: str = "/health/live",
+    host_header: str | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> Iterator[Gunicorn]:
+    """Gunicorn serving `app` with gunicorn.conf.py; GUNICORN_BIND is set to `port` (default: a free one)."""
+    executable = gunicorn_executable()
+    port = port or free_port(host)
+    env = {**env, "GUNICORN_BIND": f"{host}:{port}"}
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [str(executable), "-c", str(ROOT / "gunicorn.conf.py"), *extra_args, app],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Gunicorn(process=process, host=host, port=port, log=log)
+    try:
+        wait_until_serving(server, ready_path, host_header or host)
+        yield server
+    finally:
+        stop(process)

@@ -1,0 +1,256 @@
+"""The page cache: anonymous readers only, refreshed on every save, never past the next scheduled essay, and a
+broken Redis costs nothing but speed."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.utils import timezone
+
+from apps.content import cache as page_cache
+from apps.content.models import Essay
+from apps.content.services import essay_upsert
+from tests.services.availability import free_port, port_open, unavailable
+
+pytestmark = pytest.mark.django_db
+
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+
+
+def redis_cache(location: str, prefix: str) -> dict:
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": location,
+            "KEY_PREFIX": prefix,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+
+
+@pytest.fixture(params=["locmem", pytest.param("redis", marks=pytest.mark.services)])
+def any_cache(request, settings) -> Iterator[str]:
+    """Each behaviour once on local memory and once on the real Redis (with its own key prefix, removed after)."""
+    if request.param == "locmem":
+        yield "locmem"
+        return
+    if not port_open(REDIS_HOST, REDIS_PORT):
+        unavailable(f"Redis is not listening on {REDIS_HOST}:{REDIS_PORT}")
+    import redis
+
+    prefix = f"folio-test-{uuid.uuid4().hex}"
+    settings.CACHES = redis_cache(f"redis://{REDIS_HOST}:{REDIS_PORT}/0", prefix)
+    try:
+        yield "redis"
+    finally:
+        client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=0)
+        keys = list(client.scan_iter(match=f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+def test_second_anonymous_read_is_served_from_the_cache(client, make_essay, any_cache):
+    make_essay("cached")
+    for url in ("/", "/essays/cached/", "/feed/"):
+        first, second = client.get(url), client.get(url)
+        assert (first["X-Folio-Cache"], second["X-Folio-Cache"]) == ("miss", "hit"), url
+        assert second.content == first.content
+        assert second["Content-Type"] == first["Content-Type"]
+
+
+def test_cached_page_is_refreshed_after_an_edit(client, make_essay, any_cache):
+    essay = make_essay("edited", title="Original title")
+    assert b"Original title" in client.get("/essays/edited/").content
+    assert b"Original title" in client.get("/").content
+
+    essay_upsert(
+        slug="edited",
+        title="Revised title",
+        body=essay.body,
+        author=essay.author,
+        status=essay.status,
+        published_at=essay.published_at,
+    )
+
+    for url in ("/essays/edited/", "/", "/feed/"):
+        response = client.get(url)
+        assert response["X-Folio-Cache"] == "miss"
+        assert b"Revised title" in response.content
+        assert b"Original title" not in response.content
+
+
+def test_deleting_an_essay_removes_it_from_cached_pages(client, make_essay, any_cache):
+    essay = make_essay("doomed")
+    client.get("/"), client.get("/essays/doomed/")
+
+    essay.delete()
+
+    assert b"/essays/doomed/" not in client.get("/").content
+    assert client.get("/essays/doomed/").status_code == 404
+
+
+def test_unpublishing_in_a_transaction_refreshes_after_commit(client, make_essay, django_capture_on_commit_callbacks):
+    essay = make_essay("retracted")
+    client.get("/essays/retracted/")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        essay.status = Essay.Status.DRAFT
+        essay.save()
+
+    assert client.get("/essays/retracted/").status_code == 404
+
+
+def test_scheduled_essay_appears_at_its_time_with_the_cache_warm(client, make_essay, settings):
+    settings.PAGE_CACHE_SECONDS = 3600
+    start = timezone.now()
+    make_essay("already-out", published_at=start - timedelta(days=1))
+    make_essay("scheduled", published_at=start + timedelta(minutes=10))
+
+    with mock.patch("django.utils.timezone.now", return_value=start):
+        assert b"/essays/scheduled/" not in client.get("/").content
+        warm = client.get("/")
+        assert warm["X-Folio-Cache"] == "hit"
+        assert b"/essays/scheduled/" not in warm.content
+        assert client.get("/essays/scheduled/").status_code == 404
+
+    # Nothing runs at 10 minutes past: the first reader after that moment simply gets a fresh page.
+    with mock.patch("django.utils.timezone.now", return_value=start + timedelta(minutes=10, seconds=1)):
+        due = client.get("/")
+        assert due["X-Folio-Cache"] == "miss"
+        assert b"/essays/scheduled/" in due.content
+        assert client.get("/essays/scheduled/").status_code == 200
+        assert b"/essays/scheduled/" in client.get("/feed/").content
+
+
+def test_without_scheduled_essays_a_page_lives_page_cache_seconds(client, make_essay, settings):
+    settings.PAGE_CACHE_SECONDS = 60
+    start = timezone.now()
+    make_essay("steady", published_at=start - timedelta(days=1))
+
+    with mock.patch("django.utils.timezone.now", return_value=start):
+        client.get("/")
+    with mock.patch("django.utils.timezone.now", return_value=start + timedelta(seconds=59)):
+        assert client.get("/")["X-Folio-Cache"] == "hit"
+    with mock.patch("django.utils.timezone.now", return_value=start + timedelta(seconds=61)):
+        assert client.get("/")["X-Folio-Cache"] == "miss"
+
+
+def test_logged_in_readers_are_never_served_or_stored(client, make_essay, django_user_model):
+    essay = make_essay("shared", title="Cached title")
+    client.get("/essays/shared/")
+    # A write that bypasses the signals, so the anonymous cache knowingly holds the old title.
+    Essay.objects.filter(pk=essay.pk).update(title="Fresh title")
+    assert b"Cached title" in client.get("/essays/shared/").content
+
+    client.force_login(django_user_model.objects.create(username="reader"))
+    response = client.get("/essays/shared/")
+    assert response["X-Folio-Cache"] == "bypass"
+    assert b"Fresh title" in response.content
+    assert client.get("/")["X-Folio-Cache"] == "bypass"
+
+    client.logout()
+    # The logged-in render of "/" was not stored: the next anonymous reader renders it afresh.
+    assert client.get("/")["X-Folio-Cache"] == "miss"
+
+
+def test_cached_pages_carry_nothing_per_request(client, make_essay):
+    make_essay("plain")
+    for url in ("/", "/essays/plain/", "/feed/"):
+        client.get(url)
+        hit = client.get(url)
+        assert hit["X-Folio-Cache"] == "hit"
+        assert "Set-Cookie" not in hit
+        assert not hit.cookies
+        for per_request in (b"csrfmiddlewaretoken", b"nonce", b"request_id", b"request-id"):
+            assert per_request not in hit.content.lower(), (url, per_request)
+
+
+def test_headers_of_the_first_reader_are_not_replayed(db):
+    @page_cache.cached_for_readers(lambda request: "headers")
+    def view(request):
+        response = HttpResponse("same body for everyone")
+        response["X-Reader"] = uuid.uuid4().hex
+        return response
+
+    factory = RequestFactory()
+
+    def anonymous_get():
+        request = factory.get("/")
+        request.user = mock.Mock(is_authenticated=False)
+        return view(request)
+
+    first, second = anonymous_get(), anonymous_get()
+    assert second["X-Folio-Cache"] == "hit"
+    assert second.content == first.content
+    assert "X-Reader" not in second
+
+
+def test_a_response_that_sets_a_cookie_is_not_stored(db):
+    @page_cache.cached_for_readers(lambda request: "cookie")
+    def view(request):
+        response = HttpResponse("hello")
+        response.set_cookie("reader", uuid.uuid4().hex)
+        return response
+
+    request = RequestFactory().get("/")
+    request.user = mock.Mock(is_authenticated=False)
+    view(request)
+    assert view(request)["X-Folio-Cache"] == "miss"
+
+
+def test_junk_query_strings_share_one_cache_entry(client, make_essay):
+    make_essay("one")
+    client.get("/essays/one/")
+    assert client.get("/essays/one/?utm_source=x&cb=123")["X-Folio-Cache"] == "hit"
+
+
+def test_unreachable_redis_still_serves_pages_and_logs_a_warning(client, make_essay, settings, cache_log):
+    make_essay("readable")
+    settings.CACHES = redis_cache(f"redis://127.0.0.1:{free_port()}/0", "folio-down")
+
+    for url in ("/", "/essays/readable/", "/feed/", "/"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response["X-Folio-Cache"] == "unavailable"
+    assert b"Readable" in client.get("/essays/readable/").content
+
+    # A set: the record may reach caplog twice, through the logger and through the root.
+    warnings = list({id(r): r for r in cache_log.records if "page cache unavailable" in r.getMessage()}.values())
+    # One line when the cache fails, not one per request: it is skipped for a while after a failure.
+    assert len(warnings) == 1
+    assert "ConnectionError" in warnings[0].getMessage()
+
+
+@pytest.fixture
+def hanging_redis() -> Iterator[str]:
+    """A port that accepts connections and never answers: a Redis stuck in a long command, or a black hole."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+
+
+def test_hanging_redis_still_serves_pages(client, make_essay, settings, hanging_redis, cache_log):
+    settings.CACHES = redis_cache(hanging_redis, "folio-hang")
+    make_essay("patient")
+
+    assert client.get("/essays/patient/").status_code == 200
+    assert client.get("/").status_code == 200
+    assert "TimeoutError" in cache_log.text
+
+
+def test_saving_while_redis_is_down_does_not_fail_the_save(make_essay, settings, cache_log):
+    settings.CACHES = redis_cache(f"redis://127.0.0.1:{free_port()}/0", "folio-down")
+
+    essay = make_essay("saved-anyway")
+
+    assert Essay.objects.filter(pk=essay.pk).exists()
+    assert "page cache unavailable" in cache_log.text

@@ -22,28 +22,32 @@ PASS, FAIL, ERROR, GOAL = "#2e7d32", "#c62828", "#9e9e9e", "#212121"
 
 def draw(results: list[BenchmarkResult], path: Path, *, title: str) -> Path:
     """Write the chart to `path` (log scale: 0.3× and 30× sit equally far from 1×) and return it."""
-    rows: list[tuple[str, float | None, float | None, str]] = []  # label, value, goal threshold, colour
+    rows: list[tuple[str, float | None, float | None, str, str]] = []  # label, value, goal, colour, value text
     for result in results:
         if result.error:
-            rows.append((f"{result.name}: error", None, None, ERROR))
+            rows.append((f"{result.name}: error", None, None, ERROR, "error"))
         for m in result.measurements:
             goal, value = parse_goal(m), chart_value(m)
-            label = m.name if m.ratio is not None else f"{m.name} (share of limit)"
             usable = value if value is not None and math.isfinite(value) and value > 0 else None
-            rows.append((label, usable, goal.threshold if goal else None, PASS if m.passed else FAIL))
+            if m.ratio is not None:
+                label, text = m.name, f"{usable:.3g}×" if usable else "n/a"
+            else:
+                label, text = f"{m.name} (share of limit)", f"{usable:.0%} of limit" if usable else "n/a"
+            rows.append((label, usable, goal.threshold if goal else None, PASS if m.passed else FAIL, text))
     figure, axes = plt.subplots(figsize=(10, 1.2 + 0.45 * max(len(rows), 1)), layout="constrained")
     positions = list(range(len(rows)))[::-1]  # first benchmark on top
-    values = [value for _, value, _, _ in rows]
-    known = [v for v in values if v] + [t for *_, t, _ in rows if t] + [1.0]
-    low, high = min(known) / 2, max(known) * 3
+    values = [row[1] for row in rows]
+    known = [v for v in values if v] + [row[2] for row in rows if row[2]] + [1.0]
+    low, high = min(known) / 2, max(known) * 4
     widths = [value - low if value else 0 for value in values]
-    axes.barh(positions, widths, left=low, color=[colour for *_, colour in rows], height=0.6)
-    for position, (_, value, threshold, colour) in zip(positions, rows, strict=True):
+    axes.barh(positions, widths, left=low, color=[row[3] for row in rows], height=0.6)
+    for position, (_, value, threshold, _, text) in zip(positions, rows, strict=True):
         if threshold is not None:
             axes.plot([threshold, threshold], [position - 0.4, position + 0.4], color=GOAL, linewidth=2.5)
-        text = f"{value:.3g}×" if value is not None else ("error" if colour == ERROR else "n/a")
-        axes.annotate(text, (value or low, position), xytext=(4, 0), textcoords="offset points", va="center")
-    axes.set_yticks(positions, [label for label, *_ in rows], fontsize=8)
+        # Right of both the bar and the goal mark, so neither hides the number.
+        anchor = max(value or low, threshold or low)
+        axes.annotate(text, (anchor, position), xytext=(5, 0), textcoords="offset points", va="center")
+    axes.set_yticks(positions, [row[0] for row in rows], fontsize=8)
     axes.set_xscale("log")
     axes.set_xlim(low, high)
     axes.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}×"))

@@ -1,0 +1,206 @@
+"""The VM's deployment files agree with the code: rendered from one template each, checked by the tools that
+will read them (gunicorn --check-config, nginx -t, systemd-analyze verify)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+from apps.core import deploy_render
+from config.proxy import TrustedProxyHeaders
+from tests.helpers import ROOT, STRONG_SECRET, clean_env, manage, production_env, run_python
+from tests.services.availability import require_executable
+from tests.services.gunicorn import gunicorn_executable
+from tests.services.nginx import check_config, write_main_conf
+from tests.vm.conftest import render_nginx
+
+# What the reference's example left for the reader to fill in; none of it may reach a rendered file.
+PLACEHOLDERS = ("{{", "{%", "yourdomain", "/path/to", deploy_render.MISSING)
+
+
+def gunicorn_settings(**env: str) -> dict:
+    """gunicorn.conf.py's values as Gunicorn would read them, in a fresh interpreter with `env`."""
+    code = (
+        "import json, runpy; c = runpy.run_path('gunicorn.conf.py'); "
+        "print(json.dumps({k: c[k] for k in ('bind', 'workers', 'threads', 'timeout', 'keepalive', "
+        "'worker_class', 'forwarded_allow_ips', 'accesslog', 'errorlog')}))"
+    )
+    result = run_python(code, env=clean_env(**env))
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_gunicorn_conf_has_the_reference_values_but_binds_loopback():
+    values = gunicorn_settings()
+    assert values["bind"] == ["127.0.0.1:8000"]
+    assert values["workers"] == os.cpu_count() * 2 + 1
+    assert (values["worker_class"], values["threads"], values["timeout"], values["keepalive"]) == ("gthread", 4, 120, 5)
+    assert values["accesslog"] == values["errorlog"] == "-"
+    assert values["forwarded_allow_ips"] == "127.0.0.1"
+
+
+def test_gunicorn_conf_values_come_from_the_environment():
+    values = gunicorn_settings(
+        WEB_CONCURRENCY="3", GUNICORN_THREADS="8", GUNICORN_BIND="unix:/run/folio/gunicorn.sock", GUNICORN_TIMEOUT="30"
+    )
+    assert (values["workers"], values["threads"], values["timeout"]) == (3, 8, 30)
+    assert values["bind"] == ["unix:/run/folio/gunicorn.sock"]
+
+
+def test_gunicorn_conf_names_a_malformed_variable():
+    result = run_python("import runpy; runpy.run_path('gunicorn.conf.py')", env=clean_env(WEB_CONCURRENCY="many"))
+    assert result.returncode == 1
+    assert "WEB_CONCURRENCY='many' is not a whole number" in result.stderr
+
+
+@pytest.mark.services
+def test_gunicorn_check_config_passes_with_production_settings(tmp_path):
+    env = production_env(DATABASE_URL="postgres://folio@127.0.0.1:5432/folio", STATIC_ROOT=str(tmp_path))
+    result = subprocess.run(
+        [str(gunicorn_executable()), "--check-config", "-c", "gunicorn.conf.py", "config.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("peer", "trusted"),
+    [("127.0.0.1", True), ("", True), ("127.0.0.2", False), ("10.0.0.5", False), ("::1", False)],
+)
+def test_forwarding_headers_count_only_from_the_proxy(peer, trusted):
+    seen = {}
+
+    def app(environ, start_response):
+        seen.update(environ)
+        return [b""]
+
+    environ = {"REMOTE_ADDR": peer, "HTTP_X_REAL_IP": "203.0.113.9", "HTTP_X_FORWARDED_PROTO": "https"}
+    TrustedProxyHeaders(app, "127.0.0.1")(environ, lambda *args: None)
+    assert seen["REMOTE_ADDR"] == ("203.0.113.9" if trusted else peer)
+    assert ("HTTP_X_FORWARDED_PROTO" in seen) is trusted
+
+
+def test_a_proxy_cannot_name_a_client_that_is_not_an_ip_address():
+    seen = {}
+    app = TrustedProxyHeaders(lambda environ, start: seen.update(environ) or [b""], "127.0.0.0/8")
+    app({"REMOTE_ADDR": "127.0.0.1", "HTTP_X_REAL_IP": "evil\n127.0.0.1"}, lambda *args: None)
+    assert seen["REMOTE_ADDR"] == "127.0.0.1"
+
+
+def test_production_trusts_x_forwarded_proto_only_when_behind_a_proxy():
+    code = "from django.conf import settings; print(settings.SECURE_PROXY_SSL_HEADER)"
+    prelude = "import django; django.setup(); "
+    told = run_python(prelude + code, env=production_env(BEHIND_PROXY="true"))
+    not_told = run_python(prelude + code, env=production_env())
+    assert told.stdout.strip() == "('HTTP_X_FORWARDED_PROTO', 'https')", told.stderr
+    assert not_told.stdout.strip() == "None", not_told.stderr
+
+
+def test_committed_examples_are_what_the_templates_render():
+    for path, text in deploy_render.example_files().items():
+        assert path.read_text(encoding="utf-8") == text, (
+            f"{path.relative_to(ROOT)} is stale: run render_deploy examples"
+        )
+
+
+def test_rendered_site_defaults_to_lets_encrypt_and_leaves_no_placeholder(tmp_path):
+    env = production_env(STATIC_ROOT="/srv/folio/staticfiles", MEDIA_ROOT="/srv/folio/media", ADMIN_URL="back-office/")
+    result = manage("render_deploy", "nginx", "--domain", "essays.example.net", "--output-dir", str(tmp_path), env=env)
+    assert result.returncode == 0, result.stderr
+    site = (tmp_path / "folio.conf").read_text()
+    assert "ssl_certificate /etc/letsencrypt/live/essays.example.net/fullchain.pem;" in site
+    assert "ssl_certificate_key /etc/letsencrypt/live/essays.example.net/privkey.pem;" in site
+    assert "alias /srv/folio/staticfiles/;" in site and "alias /srv/folio/media/;" in site
+    assert "location = /back-office/login/ {" in site
+    assert "client_max_body_size 20m;" in site
+    assert "server 127.0.0.1:8000;" in site
+    for path in tmp_path.rglob("*.conf"):
+        text = path.read_text()
+        assert not [marker for marker in PLACEHOLDERS if marker in text], path
+
+
+def test_every_location_that_adds_headers_includes_the_security_headers():
+    site = deploy_render.nginx_files(deploy_render.EXAMPLE_SITE)["folio.conf"]
+    https_server = site.split("server {")[2]
+    blocks = re.split(r"\n\s*location ", https_server)[1:]
+    assert len(blocks) >= 5
+    for block in blocks:
+        body = block.split("{", 1)[1].split("location ", 1)[0]
+        assert "folio-security-headers.conf;" in body, block.splitlines()[0]
+
+
+def test_render_refuses_a_site_without_hsts():
+    site = deploy_render.EXAMPLE_SITE
+    without = deploy_render.NginxSite(
+        **{
+            **site.__dict__,
+            "security_headers": [h for h in site.security_headers if h[0] != "Strict-Transport-Security"],
+        }
+    )
+    with pytest.raises(deploy_render.RenderError, match="SECURE_HSTS_SECONDS"):
+        deploy_render.nginx_files(without)
+
+
+@pytest.mark.services
+def test_rendered_site_passes_nginx_t(site, tmp_path):
+    out = tmp_path / "nginx"
+    result = render_nginx(
+        site,
+        out,
+        "--certificate", str(site.cert),
+        "--certificate-key", str(site.key),
+        "--snippets-dir", str(out / "snippets"),
+        "--log-dir", str(out / "logs"),
+        "--listen-address", "127.0.0.1",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    checked = check_config(write_main_conf(out, includes=[out / "folio.conf"]))
+    assert checked.returncode == 0, checked.stderr
+    assert "test is successful" in checked.stderr
+
+
+@pytest.mark.services
+def test_nginx_t_catches_a_broken_site(site, tmp_path):
+    out = tmp_path / "nginx"
+    render_nginx(site, out, "--certificate", str(site.cert), "--certificate-key", str(site.key),
+                 "--snippets-dir", str(out / "snippets"), "--log-dir", str(out / "logs"))  # fmt: skip
+    (out / "snippets" / "folio-tls.conf").write_text("ssl_protocols TLSv9;\n")
+    assert check_config(write_main_conf(out, includes=[out / "folio.conf"])).returncode != 0
+
+
+@pytest.mark.services
+def test_rendered_units_pass_systemd_analyze_verify(tmp_path):
+    analyze = require_executable("systemd-analyze")
+    env_file = tmp_path / "folio.env"
+    env_file.write_text(f"DJANGO_SECRET_KEY={STRONG_SECRET}\n")
+    result = manage(
+        "render_deploy", "systemd", "--output-dir", str(tmp_path), "--env-file", str(env_file),
+        "--user", "root", "--group", "root", env=production_env(),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    units = [tmp_path / "folio-web.service", tmp_path / "folio-worker.service"]
+    checked = subprocess.run([analyze, "verify", *map(str, units)], capture_output=True, text=True, timeout=60)
+    # verify only warns (exit 0) about unknown keys, so its output must be empty too.
+    assert checked.returncode == 0 and not checked.stderr.strip(), checked.stderr
+    web, worker = (unit.read_text() for unit in units)
+    assert f"ExecStart={ROOT / '.venv'}/bin/gunicorn -c gunicorn.conf.py config.wsgi" in web
+    assert "manage.py db_worker" in worker
+    for unit in (web, worker):
+        for line in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", f"EnvironmentFile={env_file}"):
+            assert line in unit
+        assert re.search(r"^Restart=(on-failure|always)$", unit, flags=re.MULTILINE)
+
+
+def test_systemd_web_unit_reloads_gunicorn_gracefully():
+    web = deploy_render.systemd_files(deploy_render.EXAMPLE_UNITS)["folio-web.service"]
+    assert "ExecReload=/bin/kill -s HUP $MAINPID" in web
+    assert "Type=notify" in web  # `systemctl start` returns once Gunicorn's workers are up

@@ -27,7 +27,8 @@ def sqlite_url(site_dir, collected_static) -> str:
     tmp_path = site_dir
     url = f"sqlite:///{tmp_path / 'folio.sqlite3'}"
     # --skip-checks: folio.E005 rightly refuses SQLite for production settings; these tests only need a database.
-    result = manage("migrate", "--noinput", "--skip-checks", env=folio_env(collected_static, tmp_path, DATABASE_URL=url))
+    env = folio_env(collected_static, tmp_path, DATABASE_URL=url)
+    result = manage("migrate", "--noinput", "--skip-checks", env=env)
     assert result.returncode == 0, result.stderr
     return url
 
@@ -121,7 +122,7 @@ def test_a_request_id_from_nginx_comes_back_and_is_on_the_json_log_line(https_si
     assert datetime.fromisoformat(line["timestamp"]).tzinfo is not None
 
 
-@pytest.mark.parametrize("sent", ["has space", "x" * 201, "semi;colon", "quote\"d", ""])
+@pytest.mark.parametrize("sent", ["has space", "x" * 201, "semi;colon", 'quote"d', ""])
 def test_a_malformed_request_id_is_replaced_by_a_fresh_one(https_site, sent):
     reply = fetch(https_site, "/health/live", headers={"X-Request-ID": sent})
     assert reply.headers["X-Request-ID"] != sent

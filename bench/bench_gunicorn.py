@@ -1,0 +1,269 @@
+"""Folio's essay page under Gunicorn, and a static file through nginx, against a hello-world WSGI app.
+
+Both apps run under the same gunicorn.conf.py (gthread, the machine's default worker and thread counts) with
+production settings on a throwaway PostgreSQL database; nginx serves the site rendered by `render_deploy`. wrk
+drives 64 connections on loopback, the targets alternating round by round so that a noisy neighbour hurts all
+of them alike. Goals (DESIGN.md): essay page ≥ 0.5× hello-world's requests/s and p99 ≤ 2× its p99; a static file
+through nginx at least as fast as hello-world through Gunicorn.
+
+    python -m bench.bench_gunicorn --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import re
+import secrets
+import shutil
+import ssl
+import subprocess
+import tempfile
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from bench.common import Measurement, median_and_spread
+from tests.helpers import ROOT, manage, production_env
+from tests.services.availability import free_port
+from tests.services.gunicorn import running_gunicorn
+from tests.services.nginx import check_config, running_nginx, write_main_conf
+
+CONNECTIONS = 64
+HOST = "folio.bench"
+POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres", "connect_timeout": 3}
+COMMAND = "python -m bench.bench_gunicorn"
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+@dataclass
+class Run:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    bad_responses: int
+
+
+def parse_wrk(output: str) -> Run:
+    """Requests/sec, the 50th and 99th latency percentiles (`--latency`), and non-2xx/3xx or socket errors."""
+
+    def latency(percent: str) -> float:
+        value, unit = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE).groups()
+        return float(value) * UNITS[unit]
+
+    bad = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", output))
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    if errors:
+        bad += sum(int(n) for n in errors.groups())
+    rps = float(re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE).group(1))
+    return Run(rps, latency("50"), latency("99"), bad)
+
+
+# What nginx adds: Gunicorn trusts it from 127.0.0.1, so Django sees HTTPS and serves the page, not a redirect.
+PROXY_HEADERS = {"Host": HOST, "X-Forwarded-Proto": "https", "X-Real-IP": "127.0.0.1"}
+
+
+def expect_200(url: str) -> None:
+    """One request first: a benchmark of redirects or error pages would measure the wrong thing."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https":
+        conn = http.client.HTTPSConnection(parts.hostname, parts.port, context=ssl._create_unverified_context())  # noqa: S323 - our self-signed certificate
+    else:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port)
+    try:
+        conn.request("GET", parts.path, headers=PROXY_HEADERS)
+        status = conn.getresponse().status
+    finally:
+        conn.close()
+    if status != 200:
+        raise RuntimeError(f"{url} answered {status}, not 200; nothing to benchmark")
+
+
+def wrk(url: str, seconds: int) -> Run:
+    wrk_path = shutil.which("wrk")
+    if wrk_path is None:
+        raise RuntimeError("wrk is not installed (apt-get install wrk)")
+    headers = [argument for name, value in PROXY_HEADERS.items() for argument in ("-H", f"{name}: {value}")]
+    result = subprocess.run(
+        [wrk_path, "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", *headers, url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    )
+    run = parse_wrk(result.stdout)
+    if run.bad_responses:
+        raise RuntimeError(f"{url}: {run.bad_responses} failed responses under load:\n{result.stdout}")
+    return run
+
+
+@contextlib.contextmanager
+def database() -> Iterator[str]:
+    name = f"folio_bench_gunicorn_{secrets.token_hex(4)}"
+    with psycopg.connect(**POSTGRES, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"postgres://postgres@127.0.0.1:5432/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def certificate(directory: Path) -> tuple[Path, Path]:
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", f"/CN={HOST}"],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    return cert, key
+
+
+def prepare(env: dict[str, str]) -> None:
+    for command in (["migrate", "--noinput"], ["seed_demo"], ["collectstatic", "--noinput"]):
+        result = manage(*command, env=env, timeout=600)
+        if result.returncode:
+            raise RuntimeError(f"manage.py {' '.join(command)} failed:\n{result.stdout}{result.stderr}")
+
+
+def render_site(env: dict[str, str], out: Path, https_port: int, cert: Path, key: Path) -> Path:
+    result = manage(
+        "render_deploy", "nginx", "--domain", HOST, "--output-dir", str(out),
+        "--listen-address", "127.0.0.1", "--http-port", str(free_port()), "--https-port", str(https_port),
+        "--certificate", str(cert), "--certificate-key", str(key),
+        "--snippets-dir", str(out / "snippets"), "--log-dir", str(out / "logs"),
+        env=env, timeout=120,
+    )  # fmt: skip
+    if result.returncode:
+        raise RuntimeError(f"render_deploy nginx failed: {result.stderr}")
+    conf = write_main_conf(out, includes=[out / "folio.conf"])
+    checked = check_config(conf)
+    if checked.returncode:
+        raise RuntimeError(f"nginx -t failed: {checked.stderr}")
+    return conf
+
+
+def ratio_measurement(name: str, subject: list[float], baseline: list[float], **fields) -> Measurement:
+    subject_median, subject_spread = median_and_spread(subject)
+    baseline_median, baseline_spread = median_and_spread(baseline)
+    ratio = subject_median / baseline_median
+    return Measurement(
+        name=name,
+        subject=subject_median,
+        baseline=baseline_median,
+        ratio=ratio,
+        spread=f"subject {subject_spread}; baseline {baseline_spread}",
+        **fields,
+    )
+
+
+def run(quick: bool) -> list[Measurement]:
+    rounds, seconds = (2, 2) if quick else (5, 8)
+    with tempfile.TemporaryDirectory(prefix="bench-gunicorn-") as tmp, database() as database_url:
+        root = Path(tmp)
+        gunicorn_port, https_port = free_port(), free_port()
+        env = production_env(
+            DATABASE_URL=database_url,
+            ALLOWED_HOSTS=HOST,
+            STATIC_ROOT=str(root / "staticfiles"),
+            MEDIA_ROOT=str(root / "media"),
+            BEHIND_PROXY="true",
+            GUNICORN_BIND=f"127.0.0.1:{gunicorn_port}",
+            LOG_LEVEL="WARNING",
+        )
+        prepare(env)
+        slug = json.loads((ROOT / "apps/content/demo/essays.json").read_text())[0]["slug"]
+        manifest = json.loads((root / "staticfiles" / "staticfiles.json").read_text())
+        static_path = "/static/" + manifest["paths"]["css/folio.css"]
+        cert, key = certificate(root)
+        conf = render_site(env, root / "nginx", https_port, cert, key)
+        # Access logs off for both apps alike: writing a line per request is not what is being compared.
+        quiet = ("--access-logfile", "/dev/null")
+        with (
+            running_gunicorn(env=env, log=root / "folio.log", port=gunicorn_port, host_header=HOST, extra_args=quiet)
+            as folio,
+            running_gunicorn(env=env, log=root / "hello.log", app="bench.hello_wsgi", ready_path="/", extra_args=quiet)
+            as hello,
+            running_nginx(conf, ports=[https_port]),
+        ):  # fmt: skip
+            targets = {
+                "essay": folio.url(f"/essays/{slug}/"),
+                "hello": hello.url("/"),
+                "static": f"https://127.0.0.1:{https_port}{static_path}",
+            }
+            for url in targets.values():  # warm-up: caches, connections, the first template compile
+                expect_200(url)
+                wrk(url, 1)
+            results: dict[str, list[Run]] = {name: [] for name in targets}
+            for round_number in range(rounds):
+                order = list(targets) if round_number % 2 == 0 else list(reversed(targets))
+                for name in order:
+                    results[name].append(wrk(targets[name], seconds))
+
+    def series(name: str, attribute: str) -> list[float]:
+        return [getattr(result, attribute) for result in results[name]]
+
+    common = {"details": {"connections": CONNECTIONS, "rounds": rounds, "seconds per round": seconds}}
+    essay_rps = ratio_measurement(
+        "essay page requests/s vs hello-world (Gunicorn, 64 connections)",
+        series("essay", "requests_per_second"),
+        series("hello", "requests_per_second"),
+        unit="req/s",
+        goal="≥ 0.5×",
+        passed=False,
+        command=f"{COMMAND}",
+        **common,
+    )
+    essay_rps.passed = essay_rps.ratio >= 0.5
+    essay_p99 = ratio_measurement(
+        "essay page p99 latency vs hello-world (Gunicorn, 64 connections)",
+        series("essay", "p99_ms"),
+        series("hello", "p99_ms"),
+        unit="ms",
+        goal="≤ 2×",
+        passed=False,
+        command=f"{COMMAND}",
+        details={
+            **common["details"],
+            "essay p50 ms": median_and_spread(series("essay", "p50_ms"))[0],
+            "hello-world p50 ms": median_and_spread(series("hello", "p50_ms"))[0],
+        },
+    )
+    essay_p99.passed = essay_p99.ratio <= 2.0
+    static_rps = ratio_measurement(
+        "static file through nginx (HTTPS) requests/s vs hello-world through Gunicorn",
+        series("static", "requests_per_second"),
+        series("hello", "requests_per_second"),
+        unit="req/s",
+        goal="≥ 1×",
+        passed=False,
+        command=f"{COMMAND}",
+        details={
+            **common["details"],
+            "static p50 ms": median_and_spread(series("static", "p50_ms"))[0],
+            "static p99 ms": median_and_spread(series("static", "p99_ms"))[0],
+        },
+    )
+    static_rps.passed = static_rps.ratio >= 1.0
+    return [essay_rps, essay_p99, static_rps]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog=COMMAND)
+    parser.add_argument("--quick", action="store_true", help="two short rounds instead of five")
+    for measurement in run(quick=parser.parse_args().quick):
+        verdict = "PASS" if measurement.passed else "MISS"
+        print(
+            f"{verdict} {measurement.name}: {measurement.subject:.1f} vs {measurement.baseline:.1f} "
+            f"{measurement.unit} = {measurement.ratio:.2f}× (goal {measurement.goal}; {measurement.spread}) "
+            f"{measurement.details}"
+        )
+
+
+if __name__ == "__main__":
+    main()

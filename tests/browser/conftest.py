@@ -1,0 +1,89 @@
+"""Headless Debian Chromium (never Playwright's own download) driving the live site of tests/services/live_site.py.
+
+Every page records its console errors, uncaught exceptions and failed requests; a test asserts they are empty.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.services.availability import unavailable
+from tests.services.live_site import LiveSite, start_site
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def live_site(tmp_path_factory) -> Iterator[LiveSite]:
+    with start_site(tmp_path_factory.mktemp("live-site")) as site:
+        yield site
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed (make install)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@dataclass
+class Problems:
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+
+    def all(self, *, allow_status: frozenset[int] = frozenset()) -> list[str]:
+        failed = [entry for entry in self.failed_requests if int(entry.split()[0]) not in allow_status]
+        console = [
+            message
+            for message in self.console_errors
+            if not any(f"status of {status}" in message for status in allow_status)
+        ]
+        return [*console, *self.page_errors, *failed]
+
+
+def open_page(browser, **context_options):
+    """A fresh context (no shared cookies or cache) and a page that records its problems."""
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **context_options})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    problems = Problems()
+    page.on("console", lambda message: message.type == "error" and problems.console_errors.append(message.text))
+    page.on("pageerror", lambda error: problems.page_errors.append(str(error)))
+    page.on(
+        "response",
+        lambda response: response.status >= 400 and problems.failed_requests.append(f"{response.status} {response.url}"),
+    )
+    page.on("requestfailed", lambda request: problems.failed_requests.append(f"0 {request.url} {request.failure}"))
+    return context, page, problems
+
+
+@pytest.fixture
+def reader(browser):
+    """(page, problems) for a desktop reader in light mode."""
+    context, page, problems = open_page(browser, color_scheme="light")
+    try:
+        yield page, problems
+    finally:
+        context.close()

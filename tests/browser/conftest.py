@@ -71,10 +71,12 @@ def open_page(browser, **context_options):
     problems = Problems()
     page.on("console", lambda message: message.type == "error" and problems.console_errors.append(message.text))
     page.on("pageerror", lambda error: problems.page_errors.append(str(error)))
-    page.on(
-        "response",
-        lambda response: response.status >= 400 and problems.failed_requests.append(f"{response.status} {response.url}"),
-    )
+
+    def record_failure(response) -> None:
+        if response.status >= 400:
+            problems.failed_requests.append(f"{response.status} {response.url}")
+
+    page.on("response", record_failure)
     page.on("requestfailed", lambda request: problems.failed_requests.append(f"0 {request.url} {request.failure}"))
     return context, page, problems
 

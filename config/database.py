@@ -16,8 +16,6 @@ from django.core.exceptions import ImproperlyConfigured
 from config.env import HINT, parse_database_url
 
 POOL_MODES = ("none", "native", "pgbouncer")
-# The alias `migrate` uses when DATABASE_DIRECT_URL is set (apps/core/management/commands/migrate.py).
-DIRECT_DB_ALIAS = "direct"
 POSTGRESQL = "django.db.backends.postgresql"
 
 
@@ -63,10 +61,8 @@ def database_entry(
 
 
 def direct_entry(url: str, default: dict[str, Any], *, name: str = "DATABASE_DIRECT_URL") -> dict[str, Any]:
-    """The session-mode connection migrations use: same database as `default`, no pooler, no pool."""
+    """The session-mode connection migrations use in place of `default`: same database, no pooler, no pool."""
     entry = parse_database_url(name, url, conn_max_age=0, conn_health_checks=True)
     if entry["ENGINE"] != default["ENGINE"]:
         raise ImproperlyConfigured(f"{name} and DATABASE_URL must name the same kind of database; {HINT}.")
-    # Same database under two aliases: tests must not create a second test database for it.
-    entry["TEST"] = {"MIRROR": "default"}
     return entry

@@ -16,21 +16,21 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from config.database import DIRECT_DB_ALIAS, POSTGRESQL
+from config.database import POSTGRESQL
 from config.env import BASE_DIR
 
 BACKUP_DIR = BASE_DIR / "backups"
 
 
-def backup_alias() -> str:
-    return DIRECT_DB_ALIAS if DIRECT_DB_ALIAS in settings.DATABASES else "default"
+def backup_database() -> dict[str, Any]:
+    """The direct connection when there is one (DATABASE_DIRECT_URL), else the site's."""
+    return getattr(settings, "MIGRATION_DATABASE", None) or settings.DATABASES["default"]
 
 
-def _libpq(alias: str) -> tuple[list[str], dict[str, str]]:
+def _libpq(database: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
     """Connection arguments and environment for pg_dump/pg_restore; the password travels in the environment."""
-    database: dict[str, Any] = settings.DATABASES[alias]
     if database["ENGINE"] != POSTGRESQL:
-        raise CommandError(f"Backups need PostgreSQL; the {alias!r} database is {database['ENGINE']}.")
+        raise CommandError(f"Backups need PostgreSQL; the database is {database['ENGINE']}.")
     args = ["--dbname", database["NAME"]]
     if database.get("HOST"):
         args += ["--host", str(database["HOST"])]
@@ -57,9 +57,9 @@ def default_backup_path() -> Path:
     return BACKUP_DIR / f"folio-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.dump"
 
 
-def backup(path: Path, *, alias: str | None = None) -> Path:
+def backup(path: Path) -> Path:
     """Dump the database to `path` (written under a temporary name first, so a failed dump leaves no file)."""
-    args, env = _libpq(alias or backup_alias())
+    args, env = _libpq(backup_database())
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     result = subprocess.run(
@@ -76,11 +76,11 @@ def backup(path: Path, *, alias: str | None = None) -> Path:
     return path
 
 
-def restore(path: Path, *, alias: str | None = None) -> None:
+def restore(path: Path) -> None:
     """Restore `path` into the database, replacing what is there, all or nothing (one transaction)."""
     if not path.is_file():
         raise CommandError(f"No backup at {path}; pass BACKUP=path/to/file.dump.")
-    args, env = _libpq(alias or backup_alias())
+    args, env = _libpq(backup_database())
     result = subprocess.run(
         [
             _tool("pg_restore"),

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-from config.database import DIRECT_DB_ALIAS, POSTGRESQL
+from config.database import POSTGRESQL
 
 SERVERLESS_OR_PRODUCTION = (".production", ".vercel")
 
@@ -19,9 +19,14 @@ SERVERLESS_OR_PRODUCTION = (".production", ".vercel")
 
 
 def database_problems(
-    databases: dict[str, dict[str, Any]], *, pool_mode: str, settings_module: str
+    databases: dict[str, dict[str, Any]],
+    *,
+    pool_mode: str,
+    settings_module: str,
+    migration_database: dict[str, Any] | None = None,
 ) -> list[Error | Warning]:
-    """What is wrong with `databases` for `pool_mode` (DB_POOL) under `settings_module` (the target)."""
+    """What is wrong with `databases` for `pool_mode` (DB_POOL) under `settings_module` (the target);
+    `migration_database` is the entry DATABASE_DIRECT_URL made (settings.MIGRATION_DATABASE)."""
     database = databases.get("default", {})
     options = database.get("OPTIONS", {})
     problems: list[Error | Warning] = []
@@ -34,7 +39,7 @@ def database_problems(
             )
         )
     if pool_mode == "pgbouncer":
-        problems += _transaction_pooler_problems(databases)
+        problems += _transaction_pooler_problems(database, has_direct_url=migration_database is not None)
     if options.get("pool") and settings_module.endswith(".vercel"):
         problems.append(
             Warning(
@@ -62,7 +67,7 @@ def database_problems(
                 id="folio.E006",
             )
         )
-    direct = databases.get(DIRECT_DB_ALIAS)
+    direct = migration_database
     if direct and database.get("ENGINE") == POSTGRESQL and direct.get("NAME") != database.get("NAME"):
         problems.append(
             Error(
@@ -74,8 +79,7 @@ def database_problems(
     return problems
 
 
-def _transaction_pooler_problems(databases: dict[str, dict[str, Any]]) -> list[Error | Warning]:
-    database = databases.get("default", {})
+def _transaction_pooler_problems(database: dict[str, Any], *, has_direct_url: bool) -> list[Error | Warning]:
     options = database.get("OPTIONS", {})
     problems: list[Error | Warning] = []
     if not database.get("DISABLE_SERVER_SIDE_CURSORS"):
@@ -108,7 +112,7 @@ def _transaction_pooler_problems(databases: dict[str, dict[str, Any]]) -> list[E
                 id="folio.E004",
             )
         )
-    if DIRECT_DB_ALIAS not in databases:
+    if not has_direct_url:
         problems.append(
             Warning(
                 "DB_POOL=pgbouncer without DATABASE_DIRECT_URL: `migrate` will refuse to run.",
@@ -125,4 +129,5 @@ def check_databases(app_configs=None, **kwargs) -> list[Error | Warning]:
         settings.DATABASES,
         pool_mode=getattr(settings, "DB_POOL", "none"),
         settings_module=settings.SETTINGS_MODULE or "",
+        migration_database=getattr(settings, "MIGRATION_DATABASE", None),
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from email.utils import getaddresses
 
-from config.database import DIRECT_DB_ALIAS, database_entry, direct_entry
+from config.database import database_entry, direct_entry
 from config.env import BASE_DIR, env, parse_database_url  # noqa: F401 - test.py builds its entry with it
 
 # READ_DOT_ENV is the one variable that must come from the real environment: it decides whether .env is read.
@@ -128,8 +128,9 @@ DATABASES = {
         pool_timeout=DB_POOL_TIMEOUT,
     ),
 }
-if DATABASE_DIRECT_URL:
-    DATABASES[DIRECT_DB_ALIAS] = direct_entry(DATABASE_DIRECT_URL, DATABASES["default"])
+# Not a DATABASES alias: `migrate` and `make backup` put it in place of "default" for the whole command, so every
+# migration runs on it, third-party data migrations that ignore the alias they are given included.
+MIGRATION_DATABASE = direct_entry(DATABASE_DIRECT_URL, DATABASES["default"]) if DATABASE_DIRECT_URL else None
 
 # STATIC AND MEDIA
 STATIC_URL = "/static/"

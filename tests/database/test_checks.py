@@ -12,8 +12,9 @@ PG = "postgres://folio@127.0.0.1:5432/folio"
 PGBOUNCER = "postgres://folio@127.0.0.1:6432/folio"
 
 
-def ids(module: str = "config.settings.production", pool: str = "none", **databases) -> set[str]:
-    return {problem.id for problem in database_problems(databases, pool_mode=pool, settings_module=module)}
+def ids(module: str = "config.settings.production", pool: str = "none", direct=None, **databases) -> set[str]:
+    problems = database_problems(databases, pool_mode=pool, settings_module=module, migration_database=direct)
+    return {problem.id for problem in problems}
 
 
 def bouncer(**changes) -> dict:

@@ -7,12 +7,12 @@ import json
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.database import DIRECT_DB_ALIAS, database_entry, direct_entry
+from config.database import database_entry, direct_entry
 from tests.helpers import production_env, run_python
 
 POSTGRES_URL = "postgres://folio:secret@db.example.org:5432/folio"
 PRINT_DATABASES = "import json, django; django.setup(); from django.conf import settings; " \
-    "print(json.dumps(settings.DATABASES, default=str))"  # fmt: skip
+    "print(json.dumps({**settings.DATABASES, 'migration': settings.MIGRATION_DATABASE}, default=str))"  # fmt: skip
 
 
 def databases_from(env: dict[str, str]) -> dict:
@@ -57,11 +57,12 @@ def test_pool_sizes_that_make_no_pool_are_refused(low, high):
         database_entry(POSTGRES_URL, pool="native", pool_min_size=low, pool_max_size=high)
 
 
-def test_direct_url_is_the_same_database_without_pooling_and_no_second_test_database():
+def test_direct_url_is_the_same_database_without_any_pooling():
     default = database_entry(POSTGRES_URL.replace("5432", "6432"), pool="pgbouncer")
     direct = direct_entry(POSTGRES_URL, default)
-    assert (direct["PORT"], direct["CONN_MAX_AGE"], direct["TEST"]["MIRROR"]) == (5432, 0, "default")
-    assert "server_side_binding" not in direct.get("OPTIONS", {})
+    assert (direct["PORT"], direct["CONN_MAX_AGE"]) == (5432, 0)
+    assert not direct.get("DISABLE_SERVER_SIDE_CURSORS")
+    assert "pool" not in direct.get("OPTIONS", {})
 
 
 def test_production_reads_the_pool_from_the_environment():
@@ -77,7 +78,8 @@ def test_production_reads_the_pool_from_the_environment():
     )
     assert databases["default"]["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 7, "timeout": 0.5}
     assert databases["default"]["CONN_MAX_AGE"] == 0
-    assert databases[DIRECT_DB_ALIAS]["NAME"] == "folio"
+    assert databases["migration"]["NAME"] == "folio"
+    assert set(databases) == {"default", "migration"}, "the direct URL is no DATABASES alias of its own"
 
 
 def test_pool_timeout_defaults_to_two_seconds_so_health_checks_stay_fast():

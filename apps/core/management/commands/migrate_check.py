@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
 from apps.core.migration_lint import folio_app_labels, lint_migrations
-from config.database import DIRECT_DB_ALIAS
 
 
 class Command(BaseCommand):
     help = "showmigrations, migrate --plan, makemigrations --check and the migration linter; fails on any finding."
 
     def add_arguments(self, parser) -> None:
-        default = DIRECT_DB_ALIAS if DIRECT_DB_ALIAS in settings.DATABASES else DEFAULT_DB_ALIAS
-        parser.add_argument("--database", default=default, help="Database alias (default: the one migrate uses).")
+        parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="Database alias (default: default).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         database = options["database"]

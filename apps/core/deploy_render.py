@@ -203,7 +203,7 @@ class SystemdUnits:
             "env_file": self.env_file,
             "user": self.user,
             "group": self.group,
-            "writable_paths": " ".join(str(path) for path in self.writable_paths),
+            "writable_paths": " ".join(f"-{path}" for path in self.writable_paths),
         }
 
 

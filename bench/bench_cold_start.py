@@ -1,0 +1,312 @@
+"""Cold start on Vercel and what the function bundles.
+
+1. Cold start: a fresh interpreter imports the WSGI entrypoint and serves the first essay page (import + first
+   request, timed inside the process, as the function's first invocation). Folio runs with its vercel settings
+   against PostgreSQL, with the static manifest in place the way Vercel's builder leaves it; the baseline is a
+   bare `django-admin startproject` project, generated into a temp dir now, whose one view reads the same essay
+   row from the same database and renders it in a template. Alternating runs, after one untimed warm-up each
+   (Vercel compiles bytecode at build time, so a warm .pyc cache is the realistic case). Goal ≤ 1.3×.
+2. Installed size of requirements/production.txt in a fresh target dir, native libraries stripped of debug
+   sections as Vercel's builder does (what Vercel bundles, bytecode aside). Goal < 80 MB.
+3. Import cost of each production dependency (`python -X importtime`, fresh interpreter each, its own
+   dependencies included), and which of them the function loads at start: reported in the details.
+
+BENCH_DATABASE_URL names the PostgreSQL server to use (default: the local one, trust auth).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+
+from bench.common import Measurement, median_and_spread
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+DATABASE = "folio_bench_cold_start"
+SECRET = "bench-" + "Kf3Xq8Lm1Zt6Wv9Rb4Nc7Hy2Jd5Gp0Sa" * 2
+RATIO_GOAL = 1.3
+SIZE_GOAL_MB = 80.0
+HOST = "folio-bench.vercel.app"
+NATIVE_LIBRARY = re.compile(r"\.so(\.\d+)*$")
+# The baseline project's package name.
+BARE = "baseline_site"
+
+# Production dependencies by the module a project imports, heaviest suspects included on purpose.
+IMPORTS = {
+    "django": "django.contrib.admin",
+    "django-environ": "environ",
+    "dj-database-url": "dj_database_url",
+    "psycopg": "psycopg",
+    "psycopg-pool": "psycopg_pool",
+    "whitenoise": "whitenoise.middleware",
+    "django-storages[s3] (boto3)": "storages.backends.s3",
+    "markdown": "markdown",
+    "nh3": "nh3",
+    "django-csp": "csp.middleware",
+    "django-tasks": "django_tasks",
+    "gunicorn": "gunicorn.app.wsgiapp",
+    "pillow": "PIL.Image",
+    "redis": "redis",
+    "sentry-sdk": "sentry_sdk",
+}
+
+# Runs in the fresh interpreter: time from the first line to the first response's last byte.
+FIRST_REQUEST = r"""
+import time
+started = time.perf_counter()
+import importlib.util, io, json, sys
+entry, path, host = sys.argv[1:4]
+spec = importlib.util.spec_from_file_location("__entry", entry)
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+app = getattr(module, "app", None) or module.application
+environ = {
+    "REQUEST_METHOD": "GET", "SCRIPT_NAME": "", "PATH_INFO": path, "QUERY_STRING": "",
+    "SERVER_NAME": host, "SERVER_PORT": "443", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": host,
+    "HTTP_X_FORWARDED_PROTO": "https", "REMOTE_ADDR": "203.0.113.7",
+    "wsgi.version": (1, 0), "wsgi.url_scheme": "https", "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr,
+    "wsgi.multithread": False, "wsgi.multiprocess": False, "wsgi.run_once": False,
+}
+statuses = []
+body = b"".join(app(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+elapsed = (time.perf_counter() - started) * 1000
+heavy = [name for name in sys.argv[4:] if name in sys.modules]
+print("@@" + json.dumps({"ms": elapsed, "status": statuses[0], "bytes": len(body), "heavy": heavy}))
+"""
+
+BARE_VIEW = """
+from django.db import connection
+from django.http import Http404
+from django.shortcuts import render
+
+
+def essay(request, slug):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT title, body FROM content_essay WHERE slug = %s", [slug])
+        row = cursor.fetchone()
+    if row is None:
+        raise Http404
+    return render(request, "essay.html", {"title": row[0], "body": row[1]})
+"""
+
+BARE_TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title></head>
+<body><article><h1>{{ title }}</h1>{{ body|linebreaks }}</article></body></html>
+"""
+
+
+def _database_url(name: str) -> str:
+    parts = urlsplit(SERVER_URL)
+    return parts._replace(path=f"/{name}").geturl()
+
+
+def _folio_env(database_url: str, static_root: Path) -> dict[str, str]:
+    keep = {key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG", "TMPDIR"}}
+    return {
+        **keep,
+        "VERCEL": "1",
+        "DJANGO_SETTINGS_MODULE": "config.settings.vercel",
+        "DJANGO_SECRET_KEY": SECRET,
+        "DATABASE_URL": database_url,
+        "ALLOWED_HOSTS": HOST,
+        "AWS_STORAGE_BUCKET_NAME": "folio-media",
+        "STATIC_ROOT": str(static_root),
+    }
+
+
+def _run(command: list[str], *, env: dict[str, str], cwd: Path, timeout: float = 300) -> str:
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:4])} failed: {result.stderr[-2000:]}")
+    return result.stdout
+
+
+def _prepare_folio(work: Path, database_url: str) -> tuple[dict[str, str], str]:
+    """Migrate and seed the database; collectstatic as Vercel's builder does, keeping only the manifest."""
+    cdn, function_static = work / "cdn" / "static", work / "function" / "staticfiles"
+    build_env = _folio_env(database_url, cdn)
+    for command in (["migrate", "--noinput"], ["seed_demo"], ["collectstatic", "--noinput"]):
+        _run([PYTHON, "manage.py", *command], env=build_env, cwd=ROOT)
+    function_static.mkdir(parents=True)
+    shutil.copy(cdn / "staticfiles.json", function_static / "staticfiles.json")
+    essays = json.loads((ROOT / "apps" / "content" / "demo" / "essays.json").read_text(encoding="utf-8"))
+    return _folio_env(database_url, function_static), essays[0]["slug"]
+
+
+def _prepare_bare(work: Path, database_url: str) -> tuple[Path, dict[str, str]]:
+    """A project exactly as `startproject` writes it, plus one view, one template and the database."""
+    project = work / BARE
+    project.mkdir()
+    # Not from `work`, where the empty project folder would already import as a namespace package.
+    _run([PYTHON, "-m", "django", "startproject", BARE, str(project)], env=dict(os.environ), cwd=work.parent)
+    (project / BARE / "views.py").write_text(BARE_VIEW)
+    (project / "templates").mkdir()
+    (project / "templates" / "essay.html").write_text(BARE_TEMPLATE)
+    urls = project / BARE / "urls.py"
+    route = "urlpatterns = [\n    path('essays/<slug:slug>/', views.essay),"
+    urls.write_text(urls.read_text().replace("urlpatterns = [", f"from {BARE} import views\n\n{route}"))
+    parts = urlsplit(database_url)
+    settings = project / BARE / "settings.py"
+    settings.write_text(
+        settings.read_text()
+        + "\nDEBUG = False\nALLOWED_HOSTS = ['*']\n"
+        + "TEMPLATES[0]['DIRS'] = [BASE_DIR / 'templates']\n"
+        + "DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql', "
+        + f"'NAME': {parts.path.lstrip('/')!r}, 'USER': {parts.username or 'postgres'!r}, "
+        + f"'PASSWORD': {parts.password or ''!r}, 'HOST': {parts.hostname or '127.0.0.1'!r}, "
+        + f"'PORT': {str(parts.port or 5432)!r}}}}}\n"
+    )
+    keep = {key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG", "TMPDIR"}}
+    return project, {**keep, "DJANGO_SETTINGS_MODULE": f"{BARE}.settings"}
+
+
+def _first_request(entry: Path, path: str, *, env: dict[str, str], cwd: Path, heavy: list[str]) -> dict:
+    out = _run([PYTHON, "-c", FIRST_REQUEST, str(entry), path, HOST, *heavy], env=env, cwd=cwd, timeout=120)
+    answer = json.loads(out.rpartition("@@")[2])
+    if not answer["status"].startswith("200"):
+        raise RuntimeError(f"{entry} answered {answer['status']} for {path}")
+    return answer
+
+
+def _import_costs(rounds: int) -> dict[str, float | str]:
+    """Milliseconds to import each dependency in a fresh interpreter (its own imports included)."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    costs: dict[str, float | str] = {}
+    for dist, module in IMPORTS.items():
+        samples = []
+        for _ in range(rounds):
+            result = subprocess.run(
+                [PYTHON, "-X", "importtime", "-c", f"import {module}"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            line = next(
+                (ln for ln in reversed(result.stderr.splitlines()) if ln.split("|")[-1].strip() == module), None
+            )
+            if result.returncode != 0 or line is None:
+                break
+            samples.append(int(line.split("|")[1]) / 1000)
+        costs[f"import {dist} ({module}), ms"] = sorted(samples)[len(samples) // 2] if samples else "failed"
+    return costs
+
+
+def _installed_size(work: Path) -> tuple[float, dict[str, float | str]]:
+    """Install requirements/production.txt into an empty target dir; its total and per-distribution sizes."""
+    target = work / "bundle"
+    uv = shutil.which("uv", path=str(Path(PYTHON).parent)) or shutil.which("uv")
+    if uv:
+        # Copies, not hardlinks into uv's cache: stripping below must not touch the cache or the project's venv.
+        command = [uv, "pip", "install", "--quiet", "--link-mode=copy", "--python", PYTHON, "--target", str(target)]
+    else:
+        command = [PYTHON, "-m", "pip", "install", "--quiet", "--no-compile", "--target", str(target)]
+    _run([*command, "-r", str(ROOT / "requirements" / "production.txt")], env=dict(os.environ), cwd=ROOT, timeout=600)
+    raw = _bytes_under(target)
+    # Vercel's builder strips debug sections from native libraries (packages/python/src/strip.ts); do the same.
+    strip = shutil.which("llvm-strip") or shutil.which("strip")
+    native = [str(path) for path in target.rglob("*") if NATIVE_LIBRARY.search(path.name) and path.is_file()]
+    if strip and native:
+        subprocess.run([strip, "--strip-debug", *native], capture_output=True, timeout=300, check=False)
+    total = _bytes_under(target)
+    per_package: dict[str, float] = {}
+    for dist_info in target.glob("*.dist-info"):
+        name = dist_info.name.split("-")[0]
+        size = 0
+        for row in (dist_info / "RECORD").read_text().splitlines():
+            relative = row.split(",")[0]
+            file = target / relative
+            if relative and file.is_file():
+                size += file.stat().st_size
+        per_package[name] = size / 1e6
+    ranked = sorted(per_package.items(), key=lambda item: item[1], reverse=True)
+    details: dict[str, float | str] = {
+        "installed before stripping native libraries, MB": round(raw / 1e6, 2),
+        "native libraries stripped with": Path(strip).name if strip and native else "nothing (no strip tool)",
+    }
+    return total / 1e6, {**details, **{f"size {name}, MB": round(mb, 2) for name, mb in ranked}}
+
+
+def _bytes_under(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
+
+
+def run(quick: bool) -> list[Measurement]:
+    rounds = 3 if quick else 11
+    heavy_modules = ["boto3", "botocore", "PIL", "markdown", "nh3", "sentry_sdk", "redis", "gunicorn"]
+    with tempfile.TemporaryDirectory(prefix="folio-cold-start-") as tmp:
+        work = Path(tmp)
+        admin = psycopg.connect(SERVER_URL, autocommit=True)
+        try:
+            admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{DATABASE}"')
+            database_url = _database_url(DATABASE)
+            folio_env, slug = _prepare_folio(work, database_url)
+            bare_project, bare_env = _prepare_bare(work, database_url)
+            path = f"/essays/{slug}/"
+            folio = {"entry": ROOT / "config" / "wsgi.py", "env": folio_env, "cwd": ROOT}
+            bare = {"entry": bare_project / BARE / "wsgi.py", "env": bare_env, "cwd": bare_project}
+            for side in (folio, bare):  # warm-up: bytecode caches, as Vercel's build leaves them
+                _first_request(side["entry"], path, env=side["env"], cwd=side["cwd"], heavy=heavy_modules)
+            folio_ms, bare_ms, heavy_loaded = [], [], set()
+            for _ in range(rounds):
+                answer = _first_request(folio["entry"], path, env=folio_env, cwd=ROOT, heavy=heavy_modules)
+                folio_ms.append(answer["ms"])
+                heavy_loaded |= set(answer["heavy"])
+                bare_ms.append(_first_request(bare["entry"], path, env=bare_env, cwd=bare_project, heavy=[])["ms"])
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+            admin.close()
+        size_mb, sizes = _installed_size(work)
+
+    folio_median, folio_spread = median_and_spread(folio_ms)
+    bare_median, bare_spread = median_and_spread(bare_ms)
+    ratio = folio_median / bare_median
+    details: dict[str, float | str] = {
+        "rounds (alternating)": float(rounds),
+        "heavy packages loaded by the first essay page": ", ".join(sorted(heavy_loaded)) or "none",
+        **_import_costs(1 if quick else 3),
+    }
+    cold_start = Measurement(
+        name="cold start: fresh process → first essay page, vs bare startproject",
+        subject=folio_median,
+        baseline=bare_median,
+        unit="ms",
+        goal=f"≤ {RATIO_GOAL}×",
+        passed=ratio <= RATIO_GOAL,
+        ratio=ratio,
+        spread=f"Folio p25–p75 {folio_spread} ms; bare {bare_spread} ms",
+        command="python -m bench --only cold_start",
+        details=details,
+    )
+    size = Measurement(
+        name="production dependencies installed (what Vercel bundles)",
+        subject=size_mb,
+        baseline=SIZE_GOAL_MB,
+        unit="MB",
+        goal=f"< {SIZE_GOAL_MB:g} MB",
+        passed=size_mb < SIZE_GOAL_MB,
+        command="python -m bench --only cold_start",
+        details=sizes,
+    )
+    return [cold_start, size]
+
+
+if __name__ == "__main__":
+    for measurement in run(quick="--quick" in sys.argv):
+        print(measurement)
+        for key, value in measurement.details.items():
+            print(f"  {key}: {value}")

@@ -64,3 +64,9 @@ lock: install
 	$(BIN)/uv lock
 	$(BIN)/uv export --frozen --no-dev --no-emit-project --quiet -o requirements/production.txt
 	$(BIN)/uv export --frozen --no-emit-project --quiet -o requirements/dev.txt
+
+.PHONY: render
+# The committed deploy/nginx/example/ and deploy/systemd/example/, re-rendered from their templates (a test
+# fails when they are stale). On a server: `manage.py render_deploy nginx|systemd` (README, "Deploy to a VM").
+render: install
+	$(BIN)/python manage.py render_deploy examples

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import secrets
+import socket
+import ssl
 
 import pytest
 
@@ -165,3 +167,25 @@ def test_a_request_id_is_passed_to_django_from_the_client_or_made_by_nginx(stack
     nginx_log = (stack.nginx.conf.parent / "logs" / "folio.access.log").read_text()
     [line] = [line for line in nginx_log.splitlines() if marker in line]
     assert re.search(r"rid=[0-9a-f]{32}$", line), line
+
+
+def tls_handshake(stack, **context_options) -> ssl.SSLSocket:
+    context = ssl.create_default_context(cafile=str(stack.site.cert))
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    for name, value in context_options.items():
+        setattr(context, name, value)
+    raw = socket.create_connection(("127.0.0.1", stack.site.https_port), timeout=10, source_address=(CLIENT, 0))
+    return context.wrap_socket(raw, server_hostname=DOMAIN)
+
+
+def test_https_offers_http2_over_tls_1_3(stack):
+    with tls_handshake(stack) as tls:
+        assert tls.selected_alpn_protocol() == "h2"
+        assert tls.version() == "TLSv1.3"
+
+
+def test_tls_1_2_still_works_with_a_forward_secret_aead_cipher(stack):
+    with tls_handshake(stack, maximum_version=ssl.TLSVersion.TLSv1_2) as tls:
+        assert tls.version() == "TLSv1.2"
+        name, _, _ = tls.cipher()
+        assert name.startswith("ECDHE-") and ("GCM" in name or "CHACHA20" in name), name

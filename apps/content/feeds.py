@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.syndication.views import Feed
+from django.urls import reverse_lazy
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
 
@@ -27,8 +28,8 @@ class LatestEssaysFeed(Feed):
     feed_type = AtomWithContent
     title = "Folio"
     subtitle = "Essays on building and deploying Django, published properly."
-    link = "/"
-    feed_url = "/feed/"
+    link = reverse_lazy("content:essay_list")
+    feed_url = reverse_lazy("content:feed")
     author_name = "Folio"
 
     def items(self) -> list[Essay]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apps.content.rendering import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_markdown
+from tests.helpers import production_env, run_python
 
 from .html_audit import audit, xml_document
 
@@ -117,3 +118,18 @@ def test_the_allowed_markdown_survives_intact():
 )
 def test_images_keep_only_absolute_http_sources(source):
     assert "src=" not in render_markdown(source)
+
+
+def test_markdown_and_nh3_load_on_first_use_not_at_start_up():
+    code = (
+        "import sys, config.wsgi\n"
+        "from django.urls import resolve\n"
+        "resolve('/'); resolve('/feed/')\n"
+        "print(sorted(name for name in ('markdown', 'nh3') if name in sys.modules))\n"
+        "from apps.content.rendering import render_markdown\n"
+        "render_markdown('*hi*')\n"
+        "print(sorted(name for name in ('markdown', 'nh3') if name in sys.modules))\n"
+    )
+    result = run_python(code, env=production_env())
+
+    assert result.stdout.split("\n")[:2] == ["[]", "['markdown', 'nh3']"], result.stderr

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
@@ -12,3 +13,6 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("", include("apps.content.urls")),
 ]
+
+# Uploaded covers in development (static() adds nothing unless DEBUG); production serves media from nginx or S3.
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

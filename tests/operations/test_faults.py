@@ -1,0 +1,235 @@
+"""Outages of the real PostgreSQL and Redis, seen through a production Folio under Gunicorn.
+
+Both dependencies sit behind a TcpProxy the test switches between forward, hang (accepts, never answers: a frozen
+server) and refuse (a stopped one). Timing is not asserted: what bounds the probes is the configuration, which
+test_health_bounds_come_from_configured_timeouts checks; here we assert what a client sees.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+
+from apps.content.models import Essay
+from apps.users.models import User
+from tests.operations.conftest import ADMIN_URL, Reply, fetch, folio, folio_env
+from tests.services.availability import port_open, unavailable
+from tests.services.tcp_proxy import TcpProxy
+
+pytestmark = [pytest.mark.postgres, pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct horse battery staple 8"
+FRIENDLY = "Folio is briefly unavailable"
+
+
+@pytest.fixture
+def postgres_proxy():
+    with TcpProxy(("127.0.0.1", int(connection.settings_dict["PORT"] or 5432))) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def redis_proxy():
+    if not port_open("127.0.0.1", 6379):
+        unavailable("Redis is not running at 127.0.0.1:6379")
+    with TcpProxy(("127.0.0.1", 6379)) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def essays():
+    # Hashed the way the server (production settings) can verify, not with the suite's fast MD5.
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.PBKDF2PasswordHasher"]):
+        author = User.objects.create_superuser("editor", "editor@example.org", PASSWORD)
+    published = timezone.now() - timedelta(days=1)
+    return [
+        Essay.objects.create(
+            title=f"Essay {n}",
+            slug=f"essay-{n}",
+            body=f"Body of essay {n}, written before the outage.",
+            author=author,
+            status=Essay.Status.PUBLISHED,
+            published_at=published,
+        )
+        for n in range(6)
+    ]
+
+
+def server_env(collected_static, tmp_path, postgres_proxy, redis_proxy, **overrides):
+    settings = connection.settings_dict
+    return folio_env(
+        collected_static,
+        tmp_path,
+        DATABASE_URL=f"postgres://{settings['USER']}@127.0.0.1:{postgres_proxy.port}/{settings['NAME']}",
+        REDIS_URL=f"redis://127.0.0.1:{redis_proxy.port}/8",
+        DATABASE_CONNECT_TIMEOUT="2",
+        **overrides,
+    )
+
+
+def health(server, path: str) -> tuple[int, dict]:
+    reply = fetch(server, path)
+    return reply.status, json.loads(reply.body)
+
+
+def assert_database_outage_handled(server, page: str) -> None:
+    status, body = health(server, "/health/")
+    assert (status, body) == (503, {"status": "degraded", "database": "error"})
+    status, body = health(server, "/health/ready")
+    assert status == 503
+    assert body["status"] == "error"
+    assert body["checks"]["database"]["status"] == "error"
+    assert health(server, "/health/live") == (200, {"status": "ok"})
+    reply = fetch(server, page)
+    assert reply.status == 503
+    assert FRIENDLY in reply.text
+    assert "Traceback" not in reply.text
+    assert reply.headers["Retry-After"]
+
+
+def eventually(probe, *, attempts: int = 50):
+    """The probe's last answer once it is truthy, polling a bounded number of times (0.2 s apart)."""
+    for _ in range(attempts):
+        if answer := probe():
+            return answer
+        time.sleep(0.2)
+    return probe()
+
+
+def assert_recovered(server, page: str, workers: set[int]) -> None:
+    # A check that was waiting on the dead connection may still be finishing: poll, don't race it.
+    assert eventually(lambda: health(server, "/health/") == (200, {"status": "ok", "database": "ok"}))
+    status, body = health(server, "/health/ready")
+    assert status == 200, body
+    assert body["checks"]["database"]["status"] == "ok"
+    assert fetch(server, page).status == 200
+    # The same worker process served before, during and after: nothing was restarted to recover.
+    assert server.worker_pids() == workers
+
+
+def test_database_hanging_gives_503s_then_the_same_process_recovers(
+    collected_static, tmp_path, postgres_proxy, redis_proxy, essays
+):
+    # Every request opens its own connection here: a connection opened before a hang is not bounded by
+    # connect_timeout (see README, "Operations"), which is why the health checks use their own.
+    env = server_env(collected_static, tmp_path, postgres_proxy, redis_proxy, CONN_MAX_AGE="0")
+    with folio(env, tmp_path) as server:
+        workers = server.worker_pids()
+        assert fetch(server, "/essays/essay-0/").status == 200
+        postgres_proxy.hang()
+        assert_database_outage_handled(server, "/essays/essay-1/")
+        # Probes keep coming while the database hangs; each still answers (no thread pile-up blocks them).
+        for _ in range(3):
+            assert health(server, "/health/")[0] == 503
+        postgres_proxy.forward()
+        assert_recovered(server, "/essays/essay-2/", workers)
+
+
+def test_database_refusing_gives_503s_then_the_same_process_recovers(
+    collected_static, tmp_path, postgres_proxy, redis_proxy, essays
+):
+    # Persistent connections (the VM default): the outage cuts them; Django must notice and reconnect after.
+    env = server_env(collected_static, tmp_path, postgres_proxy, redis_proxy, CONN_MAX_AGE="60")
+    with folio(env, tmp_path) as server:
+        workers = server.worker_pids()
+        assert fetch(server, "/essays/essay-0/").status == 200
+        postgres_proxy.refuse()
+        assert_database_outage_handled(server, "/essays/essay-1/")
+        postgres_proxy.forward()
+        assert_recovered(server, "/essays/essay-2/", workers)
+
+
+@pytest.mark.parametrize("outage", ["hang", "refuse"])
+def test_redis_down_pages_still_served_and_readiness_warns(
+    collected_static, tmp_path, postgres_proxy, redis_proxy, essays, outage
+):
+    env = server_env(collected_static, tmp_path, postgres_proxy, redis_proxy)
+    with folio(env, tmp_path) as server:
+        # The first probe also imports the Redis client and loads the migration graph: on a busy machine it may
+        # outlast the deadline once, which is the deadline doing its job.
+        assert eventually(lambda: health(server, "/health/ready")[1]["checks"]["cache"]["status"] == "ok")
+        getattr(redis_proxy, outage)()
+        assert fetch(server, "/").status == 200
+        assert fetch(server, "/essays/essay-3/").status == 200
+        status, body = health(server, "/health/ready")
+        assert status == 200
+        assert body["status"] == "warn"
+        assert body["checks"]["cache"]["status"] == "warn"
+        assert body["checks"]["database"]["status"] == "ok"
+        reply = fetch(server, "/health/ready", headers={"Accept": "application/health+json"})
+        assert json.loads(reply.body)["checks"]["cache:responseTime"][0]["status"] == "warn"
+
+
+def cookie_header(*replies: Reply) -> str:
+    jar = {}
+    for reply in replies:
+        for cookie in reply.cookies():
+            name, _, rest = cookie.partition("=")
+            jar[name] = rest.split(";", 1)[0]
+    return "; ".join(f"{name}={value}" for name, value in jar.items())
+
+
+def log_in(server) -> str:
+    login = fetch(server, f"/{ADMIN_URL}login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
+    form = urlencode({"username": "editor", "password": PASSWORD, "csrfmiddlewaretoken": token}).encode()
+    reply = fetch(
+        server,
+        f"/{ADMIN_URL}login/?next=/{ADMIN_URL}",
+        method="POST",
+        body=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie_header(login)},
+    )
+    assert reply.status == 302, reply.text[:500]
+    return cookie_header(login, reply)
+
+
+def test_nothing_is_lost_an_edit_during_the_outage_fails_and_writes_nothing(
+    collected_static, tmp_path, postgres_proxy, redis_proxy, essays
+):
+    essay = essays[4]
+    before = Essay.objects.values().get(pk=essay.pk)
+    env = server_env(collected_static, tmp_path, postgres_proxy, redis_proxy, CONN_MAX_AGE="0")
+    with folio(env, tmp_path) as server:
+        cookies = log_in(server)
+        change = f"/{ADMIN_URL}content/essay/{essay.pk}/change/"
+        form_page = fetch(server, change, headers={"Cookie": cookies})
+        assert form_page.status == 200
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form_page.text).group(1)
+        edit = urlencode(
+            {
+                "csrfmiddlewaretoken": token,
+                "title": "Rewritten during the outage",
+                "slug": essay.slug,
+                "author": essay.author_id,
+                "body": "This text must never reach the database.",
+                "status": "published",
+                "published_at_0": before["published_at"].strftime("%Y-%m-%d"),
+                "published_at_1": before["published_at"].strftime("%H:%M:%S"),
+                "_save": "Save",
+            }
+        ).encode()
+        postgres_proxy.refuse()
+        reply = fetch(
+            server,
+            change,
+            method="POST",
+            body=edit,
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookies},
+        )
+        assert reply.status == 503
+        assert FRIENDLY in reply.text
+        postgres_proxy.forward()
+        assert Essay.objects.values().get(pk=essay.pk) == before
+        page = fetch(server, f"/essays/{essay.slug}/")
+        assert page.status == 200
+        assert "written before the outage" in page.text
+        assert "never reach the database" not in page.text

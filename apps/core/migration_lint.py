@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -64,5 +65,5 @@ def lint_migrations(
 
 
 def folio_app_labels() -> list[str]:
-    """Folio's own apps: third-party and Django's migrations are their maintainers' business."""
-    return [config.label for config in apps.get_app_configs() if config.name.startswith("apps.")]
+    """The project's own apps: installed packages' migrations (Django's, third parties') are their maintainers'."""
+    return [config.label for config in apps.get_app_configs() if "site-packages" not in Path(config.path).parts]

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="Pet",
             fields=[
-                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("name", models.CharField(max_length=50)),
                 ("nickname", models.CharField(max_length=50, blank=True)),
                 ("age", models.CharField(max_length=3, blank=True)),
@@ -18,10 +18,14 @@ class Migration(migrations.Migration):
         ),
         migrations.CreateModel(
             name="Toy",
-            fields=[("id", models.BigAutoField(primary_key=True, serialize=False))],
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"))
+            ],
         ),
         migrations.CreateModel(
             name="Owner",
-            fields=[("id", models.BigAutoField(primary_key=True, serialize=False))],
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"))
+            ],
         ),
     ]

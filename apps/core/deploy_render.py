@@ -75,9 +75,13 @@ def security_headers(settings: Any) -> list[tuple[str, str]]:
     return headers
 
 
-def gunicorn_upstream(conf: Path = BASE_DIR / "gunicorn.conf.py") -> str:
-    """Where gunicorn.conf.py binds (GUNICORN_BIND applies), as nginx's `server` line wants it."""
-    bind = runpy.run_path(str(conf))["bind"][0]
+def gunicorn_values(conf: Path = BASE_DIR / "gunicorn.conf.py") -> dict[str, Any]:
+    """What gunicorn.conf.py sets under the current environment (GUNICORN_BIND, GUNICORN_TIMEOUT apply)."""
+    return runpy.run_path(str(conf))
+
+
+def upstream_address(bind: str) -> str:
+    """Gunicorn's bind address as nginx's `server` line wants it: a wildcard is reached on loopback."""
     if bind.startswith("unix:"):
         return bind
     if bind.startswith(("0.0.0.0:", "[::]:")):
@@ -108,6 +112,10 @@ class NginxSite:
     static_root: Path
     media_root: Path
     upstream: str
+    # Gunicorn's timeout: nginx must wait as long, or it answers 504 while Gunicorn is still working.
+    upstream_timeout: int
+    # Gunicorn's keepalive: nginx must drop an idle connection first, or it may reuse one Gunicorn is closing.
+    upstream_keepalive: int
     admin_url: str
     body_limit_bytes: int
     security_headers: list[tuple[str, str]]
@@ -135,6 +143,8 @@ class NginxSite:
             "static_root": str(self.static_root).rstrip("/"),
             "media_root": str(self.media_root).rstrip("/"),
             "upstream": self.upstream,
+            "upstream_timeout": f"{self.upstream_timeout}s",
+            "upstream_idle_timeout": f"{max(self.upstream_keepalive - 1, 1)}s",
             "admin_login_path": self.admin_url.strip("/") + "/login/",
             "body_limit": size_for_nginx(self.body_limit_bytes),
             "security_headers": self.security_headers,
@@ -171,10 +181,13 @@ def nginx_files(site: NginxSite) -> dict[str, str]:
 def nginx_site_from_settings(settings: Any, **options: Any) -> NginxSite:
     """The site as the settings describe it; `options` are the operator's (domain, ports, paths)."""
     version = options.pop("nginx_version", None) or installed_nginx_version() or (1, 22)
+    gunicorn = gunicorn_values()
     values = {
         "static_root": Path(settings.STATIC_ROOT),
         "media_root": Path(settings.MEDIA_ROOT),
-        "upstream": gunicorn_upstream(),
+        "upstream": upstream_address(gunicorn["bind"][0]),
+        "upstream_timeout": gunicorn["timeout"],
+        "upstream_keepalive": gunicorn["keepalive"],
         "admin_url": settings.ADMIN_URL,
         "body_limit_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
         "security_headers": security_headers(settings),
@@ -218,6 +231,8 @@ EXAMPLE_SITE = NginxSite(
     static_root=Path("/srv/folio/staticfiles"),
     media_root=Path("/srv/folio/media"),
     upstream="127.0.0.1:8000",
+    upstream_timeout=120,
+    upstream_keepalive=5,
     admin_url="editors-only/",
     body_limit_bytes=20 * 1024 * 1024,
     security_headers=[

@@ -128,6 +128,16 @@ def test_rendered_site_defaults_to_lets_encrypt_and_leaves_no_placeholder(tmp_pa
         assert not [marker for marker in PLACEHOLDERS if marker in text], path
 
 
+def test_rendered_site_follows_gunicorn_conf_for_the_upstream_and_its_timeouts(tmp_path):
+    env = production_env(GUNICORN_BIND="unix:/run/folio/gunicorn.sock", GUNICORN_TIMEOUT="300")
+    result = manage("render_deploy", "nginx", "--domain", "folio.example.org", "--output-dir", str(tmp_path), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "server unix:/run/folio/gunicorn.sock;" in (tmp_path / "folio.conf").read_text()
+    assert "keepalive_timeout 4s;" in (tmp_path / "folio.conf").read_text()  # below Gunicorn's 5 s keepalive
+    proxy = (tmp_path / "snippets" / "folio-proxy.conf").read_text()
+    assert "proxy_read_timeout 300s;" in proxy
+
+
 def test_every_location_that_adds_headers_includes_the_security_headers():
     site = deploy_render.nginx_files(deploy_render.EXAMPLE_SITE)["folio.conf"]
     https_server = site.split("server {")[2]

@@ -33,7 +33,8 @@ worker_class = "gthread"
 threads = _whole_number("GUNICORN_THREADS", 4)
 # Generous, as in the reference: an admin upload or a slow database should not get a worker killed mid-request.
 timeout = _whole_number("GUNICORN_TIMEOUT", 120)
-# Above nginx's upstream keepalive reuse window would be pointless; 5 s matches the reference.
+# Seconds an idle connection (nginx's upstream pool) stays open, as in the reference; the rendered nginx site
+# drops its idle connections a second earlier, so it never reuses one Gunicorn is closing.
 keepalive = 5
 
 # Logs to stdout/stderr, which systemd's journal and Docker collect. The client is REMOTE_ADDR after

@@ -253,6 +253,55 @@ def run(quick: bool) -> list[Measurement]:
     return [essay_rps, essay_p99, static_rps]
 
 
+def profile_subject(quick: bool) -> None:
+    """For `python -m bench --profile gunicorn`: the essay page through Django's WSGI handler, in this process.
+
+    Production settings on a throwaway SQLite file: the page is served from the cache after its first request,
+    so the database does not shape the profile (the system check that refuses SQLite is skipped on purpose).
+    """
+    import io
+    import os
+
+    root = Path(tempfile.mkdtemp(prefix="bench-gunicorn-profile-"))
+    os.environ.update(
+        production_env(
+            DATABASE_URL=f"sqlite:///{root / 'db.sqlite3'}",
+            ALLOWED_HOSTS=HOST,
+            STATIC_ROOT=str(root / "staticfiles"),
+            BEHIND_PROXY="true",
+            LOG_LEVEL="WARNING",
+        )
+    )
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    for command in ("migrate", "collectstatic"):
+        call_command(command, interactive=False, verbosity=0, skip_checks=True)
+    call_command("seed_demo", skip_checks=True)
+    from config.wsgi import application
+
+    slug = json.loads((ROOT / "apps/content/demo/essays.json").read_text())[0]["slug"]
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": f"/essays/{slug}/",
+        "QUERY_STRING": "",
+        "SERVER_NAME": HOST,
+        "SERVER_PORT": "443",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": HOST,
+        "HTTP_X_FORWARDED_PROTO": "https",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.url_scheme": "https",
+    }
+    statuses = set()
+    for _ in range(300 if quick else 3000):
+        body = application({**environ, "wsgi.input": io.BytesIO()}, lambda status, headers: statuses.add(status))
+        b"".join(body)
+    if statuses != {"200 OK"}:
+        raise RuntimeError(f"the essay page answered {statuses}; nothing to profile")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog=COMMAND)
     parser.add_argument("--quick", action="store_true", help="two short rounds instead of five")

@@ -1,0 +1,108 @@
+"""A throwaway PostgreSQL 15 cluster for benchmarks, on a free loopback port, started and always stopped.
+
+Benchmarks that open hundreds of connections or rewrite a million rows must not share the machine's PostgreSQL
+with the test suites running beside them (max_connections is 100 there). Durability is off: the data dies with
+the benchmark anyway, and WAL flushes would measure the disk instead of the SQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from tests.services.availability import free_port
+
+RUN_AS = "postgres"  # initdb and postgres refuse to run as root
+
+
+@dataclass(frozen=True)
+class Cluster:
+    host: str
+    port: int
+    user: str = "postgres"
+
+    def url(self, database: str) -> str:
+        return f"postgres://{self.user}@{self.host}:{self.port}/{database}"
+
+    def connect(self, database: str = "postgres", **kwargs) -> psycopg.Connection:
+        return psycopg.connect(host=self.host, port=self.port, user=self.user, dbname=database, **kwargs)
+
+    def create_database(self, name: str) -> str:
+        with self.connect(autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+
+def _binary(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if not found:
+        raise RuntimeError(f"{name} is not installed (apt-get install postgresql)")
+    return found[-1]
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    return ["runuser", "-u", RUN_AS, "--", *command] if os.geteuid() == 0 else command
+
+
+@contextlib.contextmanager
+def private_cluster(*, max_connections: int = 300, settings: dict[str, str] | None = None) -> Iterator[Cluster]:
+    workdir = Path(tempfile.mkdtemp(prefix="folio-bench-pg-"))
+    process = None
+    try:
+        if os.geteuid() == 0:
+            shutil.chown(workdir, user=RUN_AS)
+        data = workdir / "data"
+        subprocess.run(
+            _as_postgres([_binary("initdb"), "-D", str(data), "--auth=trust", "--username=postgres",
+                          "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"]),
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        port = free_port()
+        options = {
+            "listen_addresses": "127.0.0.1",
+            "port": str(port),
+            "unix_socket_directories": str(workdir),
+            "max_connections": str(max_connections),
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "shared_buffers": "256MB",
+            **(settings or {}),
+        }
+        command = [_binary("postgres"), "-D", str(data)]
+        for key, value in options.items():
+            command += ["-c", f"{key}={value}"]
+        log = (workdir / "postgres.log").open("wb")
+        process = subprocess.Popen(_as_postgres(command), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        cluster = Cluster("127.0.0.1", port)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                cluster.connect(connect_timeout=2).close()
+                break
+            except psycopg.OperationalError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"private PostgreSQL did not start:\n{(workdir / 'postgres.log').read_text()}")
+                time.sleep(0.2)
+        yield cluster
+    finally:
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGINT)  # fast shutdown: disconnect everyone, no checkpoint wait
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)

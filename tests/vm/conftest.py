@@ -48,11 +48,13 @@ class Response:
         return self.body.decode("utf-8", errors="replace")
 
 
-def connection(port: int, *, tls: bool, cafile: Path | None = None, host: str = "127.0.0.1", timeout: float = 15):
+def connection(port: int, *, tls: bool, cafile: Path | None = None, source: str = CLIENT, timeout: float = 15):
     if tls:
         context = ssl.create_default_context(cafile=str(cafile))
-        return http.client.HTTPSConnection(host, port, context=context, timeout=timeout, source_address=(CLIENT, 0))
-    return http.client.HTTPConnection(host, port, timeout=timeout, source_address=(CLIENT, 0))
+        return http.client.HTTPSConnection(
+            "127.0.0.1", port, context=context, timeout=timeout, source_address=(source, 0)
+        )
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
 
 
 def fetch(
@@ -65,9 +67,10 @@ def fetch(
     host_header: str = DOMAIN,
     headers: dict[str, str] | None = None,
     body: bytes | None = None,
+    source: str = CLIENT,
 ) -> Response:
-    """One request from 127.0.0.2 to 127.0.0.1:port, the Host header the site's (unless told otherwise)."""
-    conn = connection(port, tls=tls, cafile=cafile)
+    """One request from 127.0.0.2 (or `source`) to 127.0.0.1:port, with the site's Host unless told otherwise."""
+    conn = connection(port, tls=tls, cafile=cafile, source=source)
     try:
         conn.request(method, path, body=body, headers={"Host": host_header, **(headers or {})})
         response = conn.getresponse()
@@ -169,6 +172,7 @@ def site(tmp_path_factory, database_url) -> Site:
         MEDIA_ROOT=str(root / "media"),
         ADMIN_URL=ADMIN_URL,
         BEHIND_PROXY="true",
+        SECURE_SSL_REDIRECT="true",
         SECURE_HSTS_SECONDS="31536000",
         GUNICORN_BIND=f"127.0.0.1:{gunicorn_port}",
         WEB_CONCURRENCY="2",

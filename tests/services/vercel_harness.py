@@ -9,6 +9,11 @@ What the runtime documents and does (vercel/vercel, packages/python: the `vc_ini
   `x-forwarded-for`/`x-real-ip`, every header as HTTP_*, and the body in a BytesIO;
 - an instance may serve one request and vanish: each `invoke()` here is a new interpreter (the worst case, a
   cold start every time), so nothing may rely on state kept between requests.
+
+`invoke(..., runtime=VercelRuntime(python))` sends the same request through Vercel's own shim instead: the
+`vercel-runtime` package from PyPI (Python 3.12+), its `vc_init` module configured by the `__VC_HANDLER_*`
+variables the way the Django hook sets them (the variable named by WSGI_APPLICATION) and called through its
+`vc_handler(event, context)` entry, again in a fresh process.
 """
 
 from __future__ import annotations
@@ -88,6 +93,36 @@ sys.stdout.write("\n" + request["marker"] + json.dumps({
 """
 
 
+# Runs Vercel's own shim (vercel_runtime.vc_init) in the fresh interpreter, as the platform's bootstrap does.
+SHIM = r"""
+import json, os, sys
+
+request = json.loads(sys.stdin.read())
+os.environ["__VC_HANDLER_ENTRYPOINT"] = request["entrypoint_rel"]
+os.environ["__VC_HANDLER_ENTRYPOINT_ABS"] = request["entrypoint"]
+os.environ["__VC_HANDLER_MODULE_NAME"] = request["module"]
+os.environ["__VC_HANDLER_VARIABLE_NAME"] = request["variable"]
+from vercel_runtime import vc_init
+
+event = {"body": json.dumps({
+    "method": request["method"],
+    "path": request["path"],
+    "headers": request["headers"],
+    "body": request["body"],
+    "encoding": "base64",
+})}
+sys.stdout.write("\n" + request["marker"] + json.dumps(vc_init.vc_handler(event, None)))
+"""
+
+
+@dataclass(frozen=True)
+class VercelRuntime:
+    """A Python 3.12+ interpreter with requirements/production.txt and `vercel-runtime` installed."""
+
+    python: str
+    variable: str = "application"  # what the Django hook takes from WSGI_APPLICATION
+
+
 @dataclass
 class VercelResponse:
     status: int
@@ -138,8 +173,10 @@ def invoke(
     host: str = VERCEL_HOST,
     entrypoint: str = ENTRYPOINT,
     timeout: float = 120,
+    runtime: VercelRuntime | None = None,
 ) -> VercelResponse:
-    """One request through a fresh Python process, as a cold Vercel function instance would serve it."""
+    """One request through a fresh Python process, as a cold Vercel function instance would serve it: our
+    emulation of the runtime, or Vercel's own shim when `runtime` names an interpreter that has it."""
     request_headers = {
         "host": host,
         "x-forwarded-host": host,
@@ -152,6 +189,9 @@ def invoke(
     }
     request = {
         "entrypoint": str(ROOT / entrypoint),
+        "entrypoint_rel": entrypoint,
+        "module": entrypoint.removesuffix(".py").replace("/", "."),
+        "variable": runtime.variable if runtime else "",
         "entry_names": list(ENTRY_NAMES),
         "marker": MARKER,
         "method": method,
@@ -160,7 +200,7 @@ def invoke(
         "body": base64.b64encode(body).decode("ascii"),
     }
     process = subprocess.run(
-        [PYTHON, "-c", RUNTIME],
+        [runtime.python, "-c", SHIM] if runtime else [PYTHON, "-c", RUNTIME],
         input=json.dumps(request),
         cwd=ROOT,
         env=env,
@@ -172,6 +212,14 @@ def invoke(
     if process.returncode != 0:
         raise AssertionError(f"the function crashed (exit {process.returncode}):\n{process.stderr[-4000:]}")
     answer = json.loads(process.stdout.rpartition(MARKER)[2])
+    if runtime:  # vc_handler's answer: statusCode, headers as lists, body as text or base64
+        raw = answer.get("body", "")
+        payload = base64.b64decode(raw) if answer.get("encoding") == "base64" else raw.encode("utf-8")
+        answer = {
+            "status": answer["statusCode"],
+            "headers": [[key, value] for key, values in answer["headers"].items() for value in values],
+            "body": base64.b64encode(payload).decode("ascii"),
+        }
     headers_out = [(key, value) for key, value in answer["headers"]]
     cookies: dict[str, str] = {}
     for key, value in headers_out:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 from django.conf import settings
 
 from tests.conftest import postgres_problem
-from tests.helpers import manage
+from tests.helpers import ROOT, manage
 from tests.services.availability import unavailable
-from tests.services.vercel_harness import vercel_env
+from tests.services.vercel_harness import VercelRuntime, vercel_env
 
 ADMIN_USERNAME = "vercel-admin"
 ADMIN_PASSWORD = "a-long-harness-password-9731"
+# Vercel's own runtime shim, installed from PyPI into a throwaway venv at test time (never committed).
+VERCEL_RUNTIME_REQUIREMENT = "vercel-runtime==0.24.1"
 
 
 def _server_url(database: dict, name: str) -> str:
@@ -49,3 +55,45 @@ def vercel_database_url() -> Iterator[str]:
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+def python_312_or_newer() -> str | None:
+    """An interpreter vercel-runtime supports (its code uses 3.12 syntax), if this machine has one."""
+    for name in ("python3.14", "python3.13", "python3.12"):
+        path = shutil.which(name)
+        probe = [path, "-c", "import sys; sys.exit(sys.version_info < (3, 12))"] if path else None
+        if probe and subprocess.run(probe, capture_output=True, timeout=30, check=False).returncode == 0:
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def vercel_runtime(tmp_path_factory) -> VercelRuntime:
+    """A Python 3.12+ venv with Folio's production requirements and the `vercel-runtime` package."""
+    python = python_312_or_newer()
+    if python is None:
+        # Not a missing service: the shim cannot run on this Python at all, and our emulation still ran.
+        pytest.skip("vercel-runtime needs Python 3.12+, which this machine lacks; only our runtime emulation ran")
+    venv = tmp_path_factory.mktemp("vercel-runtime") / "venv"
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv is None:
+        unavailable("uv is not installed (make install bootstraps it into .venv)")
+    commands = [
+        [uv, "venv", "--quiet", "--python", python, str(venv)],
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(venv / "bin" / "python"),
+            "-r",
+            str(ROOT / "requirements" / "production.txt"),
+            VERCEL_RUNTIME_REQUIREMENT,
+        ],
+    ]
+    for command in commands:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+        if result.returncode != 0:
+            unavailable(f"could not install {VERCEL_RUNTIME_REQUIREMENT} for {python}: {result.stderr[-500:]}")
+    return VercelRuntime(python=str(venv / "bin" / "python"))

@@ -16,8 +16,6 @@ from tests.helpers import ROOT
 
 ZERO_CONFIG = ROOT / "vercel.json"
 BUILDS_FORM = ROOT / "deploy" / "vercel" / "vercel.json"
-# With no functions setting (the builds form may not have one), Hobby's ceiling is the limit to stay under.
-DEFAULT_MAX_DURATION = 60
 
 
 def load(path: Path) -> dict:
@@ -70,7 +68,7 @@ def test_every_cron_path_resolves_to_the_cron_endpoint(path):
 def test_cron_budget_leaves_headroom_below_the_function_max_duration():
     max_duration = load(ZERO_CONFIG)["functions"][wsgi_file()]["maxDuration"]
     # One task that starts just before the deadline may still run; a fifth of the limit is left for it.
-    assert 0.8 * min(max_duration, DEFAULT_MAX_DURATION) >= settings.TASKS_CRON_BUDGET
+    assert 0.8 * max_duration >= settings.TASKS_CRON_BUDGET
 
 
 def test_env_example_documents_the_same_cron_budget_as_the_settings_default():

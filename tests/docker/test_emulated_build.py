@@ -364,6 +364,12 @@ def test_plain_http_to_a_page_is_redirected_to_https(image):
     assert status == 301 and headers["Location"].startswith(f"https://{DOMAIN}/")
 
 
+def test_preflight_for_docker_passes_inside_the_image_with_what_compose_passes_to_web(image):
+    result = image.run(["python", "manage.py", "preflight", "--target", "docker"], image.env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "preflight passed for docker" in result.stdout
+
+
 def test_the_image_healthcheck_command_passes_against_the_running_cmd(image):
     command = files.exec_form(files.only(files.final_stage(), "HEALTHCHECK"))
     result = image.run(command, image.env)

@@ -42,3 +42,5 @@ if not BUILD_MODE:
 if STATIC_FROM_FINDERS:
     STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     WHITENOISE_USE_FINDERS = True
+    # Nothing is collected in this form; WhiteNoise would warn about the missing folder on every cold start.
+    STATIC_ROOT = None

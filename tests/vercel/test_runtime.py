@@ -95,3 +95,4 @@ def test_static_files_are_served_by_whitenoise_in_the_builds_routes_form(env, ru
     response = invoke("GET", "/static/css/folio.css", env=env, runtime=runtime)
     assert response.status == 200
     assert response.header("Content-Type").startswith("text/css")
+    assert "No directory at" not in response.log

@@ -25,10 +25,15 @@ class Measurement:
     details: dict[str, float | str] = field(default_factory=dict)
 
 
+def _number(value: float) -> str:
+    # Three significant digits, but never "3.09e+03" for a count people read as 3,090.
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
 def median_and_spread(values: list[float]) -> tuple[float, str]:
     """Median and the interquartile range as text (the range itself with fewer than four values)."""
     ordered = sorted(values)
     if len(ordered) >= 4:
         q1, _, q3 = statistics.quantiles(ordered, n=4)
-        return statistics.median(ordered), f"{q1:.3g}–{q3:.3g}"
-    return statistics.median(ordered), f"{ordered[0]:.3g}–{ordered[-1]:.3g}"
+        return statistics.median(ordered), f"{_number(q1)}–{_number(q3)}"
+    return statistics.median(ordered), f"{_number(ordered[0])}–{_number(ordered[-1])}"

@@ -101,15 +101,18 @@ def _reproduce(results: list[BenchmarkResult]) -> list[str]:
 
 
 def _details(results: list[BenchmarkResult]) -> list[str]:
-    rows = [
-        f"| {cell(m.name)} | {cell(key)} | {cell(number(v) if isinstance(v, float) else v)} |"
-        for r in results
-        for m in r.measurements
-        for key, v in m.details.items()
-    ]
-    if not rows:
-        return []
-    return ["## Details\n", "| Measurement | Detail | Value |", "|---|---|---|", *rows, ""]
+    """Each measurement's extra numbers (percentiles, sizes, import costs) under its own heading."""
+    lines: list[str] = []
+    for result in results:
+        for m in result.measurements:
+            if not m.details:
+                continue
+            lines += [f"### {result.name}: {m.name}\n", "| Detail | Value |", "|---|--:|"]
+            for key, value in m.details.items():
+                shown = number(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+                lines.append(f"| {cell(key)} | {cell(shown)} |")
+            lines.append("")
+    return ["## Details\n", *lines] if lines else []
 
 
 def _problems(results: list[BenchmarkResult], notes: list[str]) -> list[str]:

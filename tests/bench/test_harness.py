@@ -218,6 +218,15 @@ def test_the_report_shows_a_missed_goal_an_error_and_how_to_reproduce_each_bench
     assert "**1 benchmark(s) failed to report: gunicorn**" in text
 
 
+def test_each_measurements_details_get_their_own_table():
+    rss = Measurement("peak RSS", 60.0, 100.0, "MB", "< 100 MB", True, details={"rows": 1_000_000, "batch": "5k"})
+    text = report.render([result("backfill", rss)], {}, quick=False, command="x", chart=None, report_path=ROOT)
+    details = text.split("## Details", 1)[1].splitlines()
+    assert "### backfill: peak RSS" in details
+    assert "| rows | 1,000,000 |" in details
+    assert "| batch | 5k |" in details
+
+
 def test_a_pipe_in_a_measurement_name_does_not_add_a_table_column():
     odd = Measurement("static | nginx", 1.0, 2.0, "ms", "≤ 2×", True, ratio=0.5)
     text = report.render([result("static", odd)], {}, quick=True, command="x", chart=None, report_path=ROOT)

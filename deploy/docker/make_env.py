@@ -22,13 +22,19 @@ TEMPLATES = {".env.production": HERE / "production.env.example", ".env.postgres"
 PLACEHOLDERS = {
     "secret_key": "change-me-to-a-real-secret-key",
     "database_password": "change-me-database-password",
+    "admin_path": "change-me-admin-path",
     "domain": "folio.example.org",
 }
 HOST_NAME = re.compile(r"(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
 
-def render(template: str, *, domain: str, secret_key: str, database_password: str) -> str:
-    values = {"secret_key": secret_key, "database_password": database_password, "domain": domain}
+def render(template: str, *, domain: str, secret_key: str, database_password: str, admin_path: str) -> str:
+    values = {
+        "secret_key": secret_key,
+        "database_password": database_password,
+        "domain": domain,
+        "admin_path": admin_path,
+    }
     for name, placeholder in PLACEHOLDERS.items():
         template = template.replace(placeholder, values[name])
     return template
@@ -40,7 +46,11 @@ def write_env_files(directory: Path, domain: str) -> list[Path]:
     if existing:
         raise FileExistsError(existing[0])
     # URL-safe alphabets: the password goes into postgres:// URLs unescaped.
-    values = {"secret_key": secrets.token_urlsafe(50), "database_password": secrets.token_urlsafe(24)}
+    values = {
+        "secret_key": secrets.token_urlsafe(50),
+        "database_password": secrets.token_urlsafe(24),
+        "admin_path": "admin-" + secrets.token_hex(6),
+    }
     written = []
     for name, template in TEMPLATES.items():
         path = directory / name

@@ -120,7 +120,8 @@ def test_web_loads_production_settings_with_requests_through_pgbouncer_behind_th
 
 
 def test_migrate_reaches_postgres_directly_not_through_the_transaction_pooler():
-    seen = settings_seen_by("migrate", "settings.DATABASES['direct']['HOST'], settings.DATABASES['direct']['PORT']")
+    # apps/core/management/commands/migrate.py swaps MIGRATION_DATABASE (from DATABASE_DIRECT_URL) in for default.
+    seen = settings_seen_by("migrate", "settings.MIGRATION_DATABASE['HOST'], settings.MIGRATION_DATABASE['PORT']")
     assert seen == "('db', 5432)"
 
 

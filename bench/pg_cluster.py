@@ -93,7 +93,8 @@ def private_cluster(*, max_connections: int = 300, settings: dict[str, str] | No
                 break
             except psycopg.OperationalError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"private PostgreSQL did not start:\n{(workdir / 'postgres.log').read_text()}")
+                    log_text = (workdir / "postgres.log").read_text()
+                    raise RuntimeError(f"private PostgreSQL did not start: {log_text}") from None
                 time.sleep(0.2)
         yield cluster
     finally:

@@ -1,0 +1,281 @@
+"""Backfilling word_count on 1,000,000 essays: 0005's batched SQL against a competent RunPython.
+
+The competitor is what a careful Django developer writes: a non-atomic migration that streams the pending rows
+with `.iterator()` and writes them back with `bulk_update` in batches, each batch its own transaction. Both run in
+a fresh process on identical copies of one database (CREATE DATABASE ... TEMPLATE) on a private cluster
+(bench/pg_cluster.py), while a sampler updates one random essay at a time and records the longest wait: what a
+visitor saving an essay during the deploy would feel.
+
+Goals (DESIGN.md): SQL ≥ 10× faster; the migration process's peak RSS < 100 MB; no concurrent update > 1 s.
+
+At a million essays the RunPython side would take most of an hour on two cores, so the full run gives it the
+first PYTHON_SAMPLE rows and compares rows per second (both sides are linear in rows: fixed-size batches); the
+SQL side always does every row, since its memory and lock behaviour over the whole table are the point.
+`--sql-batch N` tries another batch size for the SQL side (default: the migration's own BATCH_SIZE).
+
+    python -m bench.bench_backfill --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import threading
+import time
+
+from apps.content import backfill
+from bench.common import Measurement, median_and_spread
+from bench.pg_cluster import Cluster, private_cluster
+from tests.helpers import ROOT, clean_env, manage
+
+COMMAND = "python -m bench.bench_backfill"
+TEMPLATE = "folio_backfill_template"
+PYTHON_BATCH = 2_000
+PYTHON_SAMPLE = 50_000
+COPIED_FROM_SEED = "word_count, id, slug, title, body"  # the columns the generator writes itself
+
+
+def django_env(url: str) -> dict[str, str]:
+    return clean_env(DJANGO_SETTINGS_MODULE="config.settings.development", DATABASE_URL=url, LOG_LEVEL="WARNING")
+
+
+def build_template(cluster: Cluster, essays: int) -> None:
+    """Folio's schema and demo essays, then `essays` more with varied bodies and word_count NULL (before 0005)."""
+    env = django_env(cluster.create_database(TEMPLATE))
+    for command in (["migrate", "--noinput"], ["seed_demo"]):
+        result = manage(*command, env=env, timeout=900)
+        if result.returncode:
+            raise RuntimeError(f"manage.py {' '.join(command)} failed:\n{result.stderr}")
+    with cluster.connect(TEMPLATE, autocommit=True) as db:
+        # Every other column (author, status, dates, whatever later migrations add) is copied from a seeded essay.
+        others = [
+            name
+            for (name,) in db.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'content_essay' "
+                "ORDER BY ordinal_position"
+            ).fetchall()
+            if name not in COPIED_FROM_SEED.split(", ")
+        ]
+        columns = ", ".join(others)
+        copied = ", ".join(f"seed.{name}" for name in others)
+        db.execute(
+            f"""
+            INSERT INTO content_essay (slug, title, body, {columns})
+            SELECT 'bench-' || g, 'Essay ' || g,
+                   repeat(E'Lorem ipsum dolor\\tsit amet,\\nconsectetur adipiscing elit. ', 1 + g %% 12),
+                   {copied}
+            FROM generate_series(1, %s) AS g, (SELECT * FROM content_essay ORDER BY id LIMIT 1) AS seed
+            """,  # noqa: S608 - column names come from the catalogue, values are parameters
+            [essays],
+        )
+        db.execute("UPDATE content_essay SET word_count = NULL")
+        db.execute("VACUUM ANALYZE content_essay")
+
+
+class StallSampler:
+    """Updates one random essay at a time, as visitors would, and keeps the longest wait."""
+
+    def __init__(self, cluster: Cluster, database: str, interval: float = 0.02) -> None:
+        self.cluster, self.database, self.interval = cluster, database, interval
+        self.longest = 0.0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with self.cluster.connect(self.database, autocommit=True) as db:
+            low, high = db.execute("SELECT min(id), max(id) FROM content_essay").fetchone()
+            while not self._stop.is_set():
+                started = time.perf_counter()
+                db.execute(
+                    "UPDATE content_essay SET updated_at = now() WHERE id = %s",
+                    [random.randint(low, high)],  # noqa: S311 - load, not cryptography
+                )
+                self.longest = max(self.longest, time.perf_counter() - started)
+                self.samples += 1
+                time.sleep(self.interval)
+
+    def __enter__(self) -> StallSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def backfill_in_this_process(variant: str, *, limit: int | None, sql_batch: int | None) -> dict[str, float]:
+    """Run one variant here (a fresh process, as `migrate` would be) and report its time and peak RSS."""
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from apps.content import backfill
+    from apps.content.models import Essay
+    from apps.content.words import count_words
+
+    started = time.perf_counter()
+    if variant == "sql":
+        rows = backfill.fill_word_counts(connection, batch_size=sql_batch)
+    else:
+        rows = 0
+        batch: list[Essay] = []
+        pending = Essay.objects.filter(word_count__isnull=True).exclude(body="").only("id", "body").order_by("id")
+        if limit:
+            pending = pending[:limit]
+        for essay in pending.iterator(chunk_size=PYTHON_BATCH):
+            essay.word_count = count_words(essay.body)
+            batch.append(essay)
+            if len(batch) == PYTHON_BATCH:
+                Essay.objects.bulk_update(batch, ["word_count"])
+                rows += len(batch)
+                batch.clear()
+        if batch:
+            Essay.objects.bulk_update(batch, ["word_count"])
+            rows += len(batch)
+    seconds = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return {"seconds": seconds, "rows": rows, "peak_rss_mb": peak_kib / 1024}
+
+
+def one_run(
+    cluster: Cluster, variant: str, round_number: int, *, limit: int | None = None, sql_batch: int | None = None
+) -> dict[str, float]:
+    database = f"folio_backfill_{variant}_{round_number}"
+    with cluster.connect(autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{database}" TEMPLATE "{TEMPLATE}"')
+    try:
+        with StallSampler(cluster, database) as sampler:
+            result = subprocess.run(
+                [sys.executable, "-m", "bench.bench_backfill", "--variant", variant]
+                + (["--limit", str(limit)] if limit else [])
+                + (["--sql-batch", str(sql_batch)] if sql_batch else []),
+                cwd=ROOT,
+                env=django_env(cluster.url(database)),
+                capture_output=True,
+                text=True,
+                timeout=1800,
+                check=False,
+            )
+        if result.returncode:
+            raise RuntimeError(f"{variant} backfill failed:\n{result.stderr[-2000:]}")
+        outcome = json.loads(result.stdout.strip().splitlines()[-1])
+        with cluster.connect(database) as db:
+            left, total = db.execute(
+                "SELECT count(*) FILTER (WHERE word_count IS NULL AND body <> ''), sum(word_count) FROM content_essay"
+            ).fetchone()
+        if left and not limit:
+            raise RuntimeError(f"{variant} backfill left {left} essays without a word count")
+        return {
+            **outcome,
+            "rows_per_s": outcome["rows"] / outcome["seconds"],
+            "longest_stall_s": sampler.longest,
+            "stall_samples": sampler.samples,
+            "words": total,
+        }
+    finally:
+        with cluster.connect(autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def run(quick: bool, sql_batch: int | None = None) -> list[Measurement]:
+    essays, rounds, limit = (5_000, 1, None) if quick else (1_000_000, 1, PYTHON_SAMPLE)
+    runs: dict[str, list[dict[str, float]]] = {"sql": [], "python": []}
+    with private_cluster() as cluster:
+        build_template(cluster, essays)
+        for round_number in range(rounds):
+            order = ["sql", "python"] if round_number % 2 == 0 else ["python", "sql"]
+            for variant in order:
+                runs[variant].append(
+                    one_run(cluster, variant, round_number, limit=limit if variant == "python" else None,
+                            sql_batch=sql_batch)
+                )  # fmt: skip
+
+    if limit is None and {r["words"] for r in runs["sql"]} != {r["words"] for r in runs["python"]}:
+        raise RuntimeError("the SQL and Python backfills counted different numbers of words")
+
+    def series(variant: str, key: str) -> list[float]:
+        return [r[key] for r in runs[variant]]
+
+    sql_rate, sql_spread = median_and_spread(series("sql", "rows_per_s"))
+    python_rate, python_spread = median_and_spread(series("python", "rows_per_s"))
+    speedup = sql_rate / python_rate
+    rows = int(runs["sql"][0]["rows"])
+    sql_seconds = median_and_spread(series("sql", "seconds"))[0]
+    python_seconds = rows / python_rate  # measured, or scaled from PYTHON_SAMPLE rows to all of them
+    sql_rss = max(series("sql", "peak_rss_mb"))
+    stall = max(series("sql", "longest_stall_s"))
+    details: dict[str, float | str] = {
+        "essays": essays,
+        "rows filled": rows,
+        "rounds": rounds,
+        "python batch": PYTHON_BATCH,
+        "sql batch": sql_batch or backfill.BATCH_SIZE,
+        "python rows measured": int(runs["python"][0]["rows"]),
+        "sql rows/s": round(sql_rate),
+        "python rows/s": round(python_rate),
+        "python peak RSS MB": round(max(series("python", "peak_rss_mb")), 1),
+        "python longest stall s": round(max(series("python", "longest_stall_s")), 3),
+        "stall samples during sql": int(sum(series("sql", "stall_samples"))),
+    }
+    size = f"{essays:,} essays"
+    return [
+        Measurement(
+            name=f"word_count backfill of {size}: 0005's batched SQL vs RunPython (iterator + bulk_update)",
+            subject=python_seconds,
+            baseline=sql_seconds,
+            unit="s",
+            goal="≥ 10× faster",
+            passed=speedup >= 10,
+            ratio=speedup,
+            spread=f"rows/s: RunPython {python_spread}; SQL {sql_spread}",
+            command=COMMAND,
+            details=details,
+        ),
+        Measurement(
+            name=f"peak RSS of the migration process, batched SQL backfill of {size}",
+            subject=sql_rss,
+            baseline=100,
+            unit="MB",
+            goal="< 100 MB",
+            passed=sql_rss < 100,
+            command=COMMAND,
+            details=details,
+        ),
+        Measurement(
+            name=f"longest wait of a concurrent single-row UPDATE during the SQL backfill of {size}",
+            subject=stall,
+            baseline=1.0,
+            unit="s",
+            goal="< 1 s",
+            passed=stall < 1.0,
+            command=COMMAND,
+            details=details,
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog=COMMAND)
+    parser.add_argument("--quick", action="store_true", help="5,000 essays instead of 1,000,000")
+    parser.add_argument("--sql-batch", type=int, help="rows per SQL batch (default: the migration's BATCH_SIZE)")
+    parser.add_argument("--variant", choices=["sql", "python"], help=argparse.SUPPRESS)  # one run's own process
+    parser.add_argument("--limit", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.variant:
+        print(json.dumps(backfill_in_this_process(args.variant, limit=args.limit, sql_batch=args.sql_batch)))
+        return
+    for measurement in run(quick=args.quick, sql_batch=args.sql_batch):
+        verdict = "PASS" if measurement.passed else "MISS"
+        print(f"{verdict} {measurement.name}: {measurement.subject:.3g} vs {measurement.baseline:.3g} "
+              f"{measurement.unit} (goal {measurement.goal}; {measurement.spread})")  # fmt: skip
+    print(json.dumps(measurement.details, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -75,3 +75,20 @@ def test_request_ids_are_accepted_only_when_well_formed():
     assert accept_or_make("a" * 200) == "a" * 200
     for bad in ("a" * 201, "with space", "new\nline", "quote'", None, ""):
         assert accept_or_make(bad) != bad
+
+
+def test_production_bounds_every_wait_a_request_or_probe_can_hit():
+    """What keeps probes under 2 s and pages from hanging: each wait on a dependency has a configured limit."""
+    code = (
+        "from django.conf import settings; import json; db = settings.DATABASES['default']; "
+        "print(json.dumps([settings.HEALTH_CHECK_TIMEOUT, db['OPTIONS'], settings.CACHES['default']['OPTIONS']]))"
+    )
+    env = production_env(DB_POOL="native", REDIS_URL="redis://127.0.0.1:6379/8")
+    result = manage("shell", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    health_timeout, database_options, cache_options = json.loads(result.stdout.strip().splitlines()[-1])
+    assert health_timeout < 2
+    assert 2 <= database_options["connect_timeout"] <= 5
+    assert database_options["pool"]["timeout"] <= 2
+    assert cache_options["socket_connect_timeout"] < 2
+    assert cache_options["socket_timeout"] < 2

@@ -19,7 +19,7 @@ def clean_env(**overrides: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "DATABASE_", "FOLIO_", "VERCEL", "AWS_", "REDIS_", "SENTRY_"))
+        if not key.startswith(("DJANGO_", "DATABASE_", "DB_", "FOLIO_", "VERCEL", "AWS_", "REDIS_", "SENTRY_"))
         and key not in {"DEBUG", "ALLOWED_HOSTS", "READ_DOT_ENV", "TEST_DATABASE_URL", "LOG_LEVEL", "LOG_FORMAT"}
     }
     env.update(overrides)

@@ -12,6 +12,10 @@ TEST_DATABASE_URL = env.str("TEST_DATABASE_URL", default="")
 DATABASES = {
     "default": parse_database_url("TEST_DATABASE_URL", TEST_DATABASE_URL or "sqlite://", conn_max_age=0),
 }
+# The suite's database is TEST_DATABASE_URL alone: a DB_POOL or DATABASE_DIRECT_URL left in the shell must not
+# make `migrate` refuse, or migrate the database the direct URL names instead of the test database.
+DB_POOL = "none"
+MIGRATION_DATABASE = None
 # Hashing passwords slowly is the point in production and pure waste in tests.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests render pages without running collectstatic; the manifest storage is tested through real builds.

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from config.database import database_entry, direct_entry
-from tests.helpers import production_env, run_python
+from tests.helpers import clean_env, production_env, run_python
 
 POSTGRES_URL = "postgres://folio:secret@db.example.org:5432/folio"
 PRINT_DATABASES = "import json, django; django.setup(); from django.conf import settings; " \
@@ -91,3 +91,19 @@ def test_an_unknown_pool_mode_stops_start_up_naming_db_pool():
     result = run_python(PRINT_DATABASES, env=production_env(DATABASE_URL=POSTGRES_URL, DB_POOL="pgpool"))
     assert result.returncode != 0
     assert "DB_POOL='pgpool' is not a pooling mode: use one of none, native, pgbouncer" in result.stderr
+
+
+def test_the_test_settings_ignore_pooling_and_direct_urls_left_in_the_shell():
+    env = clean_env(
+        DJANGO_SETTINGS_MODULE="config.settings.test",
+        DATABASE_URL=POSTGRES_URL,
+        DB_POOL="pgbouncer",
+        DATABASE_DIRECT_URL=POSTGRES_URL,
+    )
+    result = run_python(
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.DB_POOL, settings.MIGRATION_DATABASE)",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["none", "None"]

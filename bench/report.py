@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from bench.common import Measurement
 from bench.goals import verdict_disagrees
 from bench.runner import BenchmarkResult
 
@@ -101,14 +103,18 @@ def _reproduce(results: list[BenchmarkResult]) -> list[str]:
 
 
 def _details(results: list[BenchmarkResult]) -> list[str]:
-    """Each measurement's extra numbers (percentiles, sizes, import costs) under its own heading."""
+    """Each measurement's extra numbers (percentiles, sizes, import costs) under its own heading, printed once
+    for measurements of one benchmark that share them."""
     lines: list[str] = []
     for result in results:
+        groups: dict[str, list[Measurement]] = {}
         for m in result.measurements:
-            if not m.details:
-                continue
-            lines += [f"### {result.name}: {m.name}\n", "| Detail | Value |", "|---|--:|"]
-            for key, value in m.details.items():
+            if m.details:
+                groups.setdefault(json.dumps(m.details, sort_keys=True, default=str), []).append(m)
+        for measurements in groups.values():
+            names = " · ".join(m.name for m in measurements)
+            lines += [f"### {result.name}: {names}\n", "| Detail | Value |", "|---|--:|"]
+            for key, value in measurements[0].details.items():
                 shown = number(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
                 lines.append(f"| {cell(key)} | {cell(shown)} |")
             lines.append("")

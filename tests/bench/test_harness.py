@@ -227,6 +227,16 @@ def test_each_measurements_details_get_their_own_table():
     assert "| batch | 5k |" in details
 
 
+def test_details_shared_by_a_benchmarks_measurements_are_printed_once():
+    shared = {"workers": 3}
+    native = Measurement("native", 6.0, 6.0, "backends", "≤ 6 backends", True, details=shared)
+    bouncer = Measurement("pgbouncer", 5.0, 5.0, "backends", "≤ 5 backends", True, details=dict(shared))
+    text = report.render([result("pool", native, bouncer)], {}, quick=False, command="x", chart=None, report_path=ROOT)
+    details = text.split("## Details", 1)[1].splitlines()
+    assert details.count("| workers | 3 |") == 1
+    assert "### pool: native · pgbouncer" in details
+
+
 def test_a_pipe_in_a_measurement_name_does_not_add_a_table_column():
     odd = Measurement("static | nginx", 1.0, 2.0, "ms", "≤ 2×", True, ratio=0.5)
     text = report.render([result("static", odd)], {}, quick=True, command="x", chart=None, report_path=ROOT)

@@ -145,3 +145,14 @@ def test_0005_commits_batch_by_batch_on_postgres(migrator, monkeypatch):
     assert backfill.fill_word_counts(connection) == 6, "a re-run touches only the rows still NULL"
     assert set(word_counts().values()) == {3}
     MigrationExecutor(connection).migrate(AFTER)
+
+
+@both_databases
+def test_every_migration_unapplies_to_zero_and_applies_again(migrator, vendor):
+    executor = MigrationExecutor(connection)
+    executor.migrate([("content", None)])
+    assert "content_essay" not in connection.introspection.table_names()
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert "content_essay" in connection.introspection.table_names()

@@ -390,3 +390,28 @@ def test_profile_shows_where_the_benchmarks_subject_spends_its_time(fake, tmp_pa
     assert "folio_hot_path" in done.stdout
     assert f"Profile of {package}.bench_slow.profile_subject" in done.stdout
     assert (cli.WORK / "profiles" / "profile-bench_slow.html").exists()
+
+
+def test_profile_leaves_out_the_set_up_when_the_hook_returns_the_subject(fake, tmp_path):
+    package = fake(
+        bench_setup="""
+        import time
+        def busy(seconds):
+            end = time.perf_counter() + seconds
+            while time.perf_counter() < end:
+                sum(range(1000))
+        def expensive_migrations():
+            busy(0.3)
+        def folio_request_loop():
+            busy(0.3)
+        def profile_subject(quick):
+            expensive_migrations()
+            return folio_request_loop
+        def run(quick):
+            raise AssertionError("not profiled")
+        """
+    )
+    done = run_cli("--quick", "--package", package, "--profile", "setup", extra_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "folio_request_loop" in done.stdout
+    assert "expensive_migrations" not in done.stdout

@@ -32,7 +32,9 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 
 CACHE_ALIAS = "default"
-GENERATION_KEY = "content:generation"
+# Part of every key: bump it when Entry changes, so a deploy never unpickles the previous release's entries.
+ENTRY_VERSION = 1
+GENERATION_KEY = f"content:v{ENTRY_VERSION}:generation"
 HEADER = "X-Folio-Cache"
 # Long enough that a dead Redis costs one slow request per worker per half minute, short enough to recover soon.
 RETRY_AFTER = 30.0
@@ -79,7 +81,7 @@ def invalidate() -> None:
 def page_key(request: HttpRequest, name: str) -> str:
     # Scheme and host are part of the page: the feed and canonical links are absolute.
     raw = f"{request.scheme}://{request.get_host()}|{name}"
-    return "content:page:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+    return f"content:v{ENTRY_VERSION}:page:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 def seconds_valid(now: float) -> float:

@@ -147,10 +147,8 @@ def test_every_dependency_waits_for_health_or_completion():
                 assert rule["condition"] in ("service_healthy", "service_completed_successfully")
                 dependency_service = files.compose(path)["services"][dependency]
                 if rule["condition"] == "service_healthy":
-                    has_check = "healthcheck" in dependency_service and not dependency_service["healthcheck"].get(
-                        "disable"
-                    )
-                    assert has_check or dependency == "web", f"{dependency} has no healthcheck to wait for"
+                    check = dependency_service.get("healthcheck", {})
+                    assert check.get("test") and not check.get("disable"), f"{dependency} has no healthcheck to wait on"
 
 
 def test_web_is_served_on_the_port_nginx_proxies_to_and_checked_on_the_liveness_path():

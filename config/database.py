@@ -3,8 +3,8 @@
 - `none`: one connection per worker thread, kept CONN_MAX_AGE seconds (development, small VMs).
 - `native`: Django 5.2's psycopg pool in every process; CONN_MAX_AGE must be 0, the pool keeps the connections.
 - `pgbouncer`: PgBouncer or a provider's pooled URL (Neon) in transaction mode: a server connection belongs to
-  us only for one transaction, so nothing may outlive it — no persistent connection, no server-side cursor
-  (a named cursor lives across transactions), no named prepared statement.
+  us only for one transaction, so nothing may span two — no server-side cursor (a named cursor lives across
+  transactions), no named prepared statement. CONN_MAX_AGE=0 because PgBouncer does the reusing.
 """
 
 from __future__ import annotations

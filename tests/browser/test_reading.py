@@ -27,6 +27,9 @@ def test_list_page_loads_the_hashed_compressed_stylesheet(live_site, reader, art
     response = page.goto(live_site.url("/"))
 
     assert response.status == 200
+    # The page is judged under the site's real CSP: any inline script or style would be a console error below.
+    csp = response.headers.get("content-security-policy", "")
+    assert "'self'" in csp and "unsafe-inline" not in csp
     assert [HASHED_STYLESHEET.search(sheet.url) is not None for sheet in stylesheets] == [True]
     sheet = stylesheets[0]
     assert sheet.status == 200

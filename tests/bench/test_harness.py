@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import textwrap
@@ -415,3 +416,18 @@ def test_profile_leaves_out_the_set_up_when_the_hook_returns_the_subject(fake, t
     assert done.returncode == 0, done.stderr
     assert "folio_request_loop" in done.stdout
     assert "expensive_migrations" not in done.stdout
+
+
+# The real benchmarks keep the contract (read, not run: CI's `make bench-quick` runs them)
+
+
+def test_every_design_goal_has_a_benchmark_and_each_defines_run_taking_quick():
+    modules = runner.discover("bench")
+    assert {runner.BenchmarkResult(module).name for module in modules} >= set(cli.EXPECTED)
+    for module in modules:
+        path = ROOT / (module.replace(".", "/") + ".py")
+        functions = {node.name: node for node in ast.parse(path.read_text()).body if isinstance(node, ast.FunctionDef)}
+        assert "run" in functions, f"{path.name} has no top-level run(quick)"
+        assert functions["run"].args.args[0].arg == "quick", f"{path.name}: run's first parameter must be quick"
+        if hook := functions.get("profile_subject"):
+            assert [a.arg for a in hook.args.args] == ["quick"], f"{path.name}: profile_subject(quick)"

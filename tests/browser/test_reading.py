@@ -119,3 +119,20 @@ def test_missing_page_is_the_designed_404(live_site, reader, artifacts_dir):
     assert computed(page, "body", "background-color") == PAPER_LIGHT
     page.screenshot(path=artifacts_dir / "not-found.png")
     assert problems.all(allow_status=frozenset({404})) == []
+
+
+def test_the_console_check_would_catch_an_inline_style(live_site, reader):
+    """The control for every `problems.all() == []` above: under the site's CSP an inline style is refused,
+    and the refusal reaches the recorded console errors."""
+    page, problems = reader
+    page.goto(live_site.url("/"))
+
+    with page.expect_console_message(lambda message: message.type == "error"):
+        page.evaluate("""() => {
+            const style = document.createElement("style");
+            style.textContent = "body { background: red }";
+            document.head.appendChild(style);
+        }""")
+
+    assert computed(page, "body", "background-color") == PAPER_LIGHT
+    assert any("style" in message.lower() for message in problems.all())

@@ -7,8 +7,9 @@ What the emulation does, in the Dockerfile's order:
    hashes checked, then collectstatic under DJANGO_BUILD=1 with no secret and no database.
 3. Then, as the image's user would, with everything built owned by root: the compose file's one-shot `migrate`
    command, the demo essays, and the image's CMD (Gunicorn with gunicorn.conf.py) on a free loopback port, with
-   what compose passes to `web`; the image's HEALTHCHECK command; the `static` service's publish step; and nginx
-   rendered from the compose template in front.
+   what compose passes to `web`; the image's HEALTHCHECK command; `preflight --target docker`; the `worker`
+   command draining a task the app enqueued; the `static` service's publish step; and nginx rendered from the
+   compose template in front.
 
 Steps 2-3 run as `nobody` when the machine allows (root running the tests, and an interpreter `nobody` can execute),
 else as the current user. What it does not prove: the python:3.12-slim base (the host's interpreter and libc stand
@@ -380,6 +381,21 @@ def test_preflight_for_docker_passes_inside_the_image_with_what_compose_passes_t
     result = image.run(["python", "manage.py", "preflight", "--target", "docker"], image.env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "preflight passed for docker" in result.stdout
+
+
+def test_the_worker_service_command_drains_a_task_enqueued_by_the_app(image):
+    env = image.service_env("worker")
+    shell = ["python", "manage.py", "shell", "-c"]
+    task = "from apps.core.tasks import clear_expired_sessions as task; "
+    enqueued = image.run([*shell, task + "print(task.enqueue().id)"], env)
+    assert enqueued.returncode == 0, enqueued.stderr
+    task_id = enqueued.stdout.strip().splitlines()[-1]
+    # The compose file's worker command, told to stop once the queue is empty.
+    worker = files.compose(files.COMPOSE_PRODUCTION)["services"]["worker"]["command"]
+    drained = image.run([*worker, "--batch", "--no-startup-delay"], env)
+    assert drained.returncode == 0, drained.stdout + drained.stderr
+    status = image.run([*shell, task + f"print(task.get_result({task_id!r}).status)"], env)
+    assert status.stdout.strip().endswith("SUCCESSFUL"), status.stdout + status.stderr
 
 
 def test_the_image_healthcheck_command_passes_against_the_running_cmd(image):

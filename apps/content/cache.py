@@ -126,7 +126,7 @@ def cached_for_readers(key: Callable[..., str]) -> Callable[[View], View]:
             # Generation and lifetime are taken before rendering: a save or a due essay during the render
             # then makes this entry stale instead of letting it hide the change.
             generation = generation or _first_generation()
-            valid_for = seconds_valid(now)
+            valid_for = seconds_valid(now) if generation is not None else 0.0
             response = view(request, *args, **kwargs)
             response[HEADER] = "miss"
             if generation is not None and valid_for > 0 and _storable(response):

@@ -10,8 +10,10 @@ PYTEST := $(BIN)/python -m pytest
 .PHONY: install run test lint format lock
 
 # The virtualenv, with uv bootstrapped into it, installs exactly what uv.lock pins (via requirements/dev.txt).
+# An existing venv is kept: `venv` over it with another python3 (pyenv's 3.12 vs the venv's 3.11) rewrites
+# pyvenv.cfg to name an interpreter the venv's packages were not installed for.
 $(INSTALLED): requirements/dev.txt
-	$(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements/dev.txt
 	touch $@

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import os
@@ -177,7 +178,13 @@ def _read_result(out: Path, returncode: int, result: BenchmarkResult) -> str:
         return payload["error"]
     if returncode != 0:
         return f"exited with status {returncode} after reporting"
-    result.measurements = [Measurement(**fields) for fields in payload["measurements"]]
+    known = {f.name for f in dataclasses.fields(Measurement)}
+    for reported in payload["measurements"]:
+        # A benchmark's Measurement subclass may carry more fields: keep them visible, as details.
+        extra = {key: value for key, value in reported.items() if key not in known}
+        measurement = Measurement(**{key: value for key, value in reported.items() if key in known})
+        measurement.details.update({key: str(value) for key, value in extra.items()})
+        result.measurements.append(measurement)
     return ""
 
 

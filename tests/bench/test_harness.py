@@ -151,6 +151,25 @@ def test_a_benchmark_that_breaks_the_contract_is_an_error(fake, body, error):
     assert bad.error == error
 
 
+def test_a_measurement_subclass_with_more_fields_is_reported_with_them_as_details(fake):
+    package = fake(
+        bench_sub="""
+        from dataclasses import dataclass
+        from bench.common import Measurement
+
+        @dataclass
+        class Timed(Measurement):
+            p999_ms: float = 0.0
+
+        def run(quick):
+            return [Timed("x", 1.0, 1.0, "ms", "≤ 2×", True, ratio=1.0, p999_ms=12.5)]
+        """
+    )
+    (sub,) = runner.run_all(runner.discover(package), quick=True, timeout=60, echo=False)
+    assert sub.error == ""
+    assert sub.measurements[0].details == {"p999_ms": "12.5"}
+
+
 def test_a_benchmark_killed_outright_is_an_error_naming_its_exit_status(fake):
     package = fake(bench_crash="import os\ndef run(quick):\n    os._exit(3)\n")
     (crash,) = runner.run_all(runner.discover(package), quick=True, timeout=60, echo=False)

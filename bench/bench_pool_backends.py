@@ -145,7 +145,11 @@ def burst_peak(cluster: Cluster, env: dict[str, str], processes: int) -> tuple[i
         )
     if result.returncode != 0:
         raise RuntimeError(f"serverless burst failed:\n{result.stderr[-2000:]}")
-    return sampler.peak, json.loads(result.stdout.strip().splitlines()[-1])
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    failures = [line for line in result.stderr.splitlines() if line.startswith("burst child failed: ")]
+    if failures:
+        outcome["first failure"] = failures[0].removeprefix("burst child failed: ")
+    return sampler.peak, outcome
 
 
 def burst(processes: int) -> dict[str, int]:
@@ -173,8 +177,9 @@ def burst(processes: int) -> dict[str, int]:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_sleep(%s)", [HOLD_SECONDS])
                 Essay.objects.published().count()
-            except Exception:
+            except Exception as exc:
                 status = 1
+                os.write(2, f"burst child failed: {type(exc).__name__}: {str(exc)[:200]}\n".encode())
             os._exit(status)
         children.append(pid)
     os.close(read_end)
@@ -227,6 +232,8 @@ def run(quick: bool) -> list[Measurement]:
             progress(f"{mode}: {processes} short-lived processes")
             peaks[mode, "serverless"], outcome = burst_peak(cluster, env, processes)
             details[f"{mode}: serverless failed processes"] = outcome["failed"]
+            if "first failure" in outcome:
+                details[f"{mode}: serverless first failure"] = outcome["first failure"]
             details[f"{mode}: peak backends, serverless"] = peaks[mode, "serverless"]
 
     native_limit = workers * POOL_MAX

@@ -320,6 +320,24 @@ def committed_files() -> dict[Path, bytes | None]:
     return {path: path.read_bytes() if path.exists() else None for path in cli.COMMITTED.values()}
 
 
+@pytest.mark.parametrize(
+    ("argv", "folder", "command"),
+    [
+        ([], None, "make bench"),
+        (["--quick"], "quick", "make bench-quick"),
+        (["--only", "gunicorn"], "partial", "python -m bench --only gunicorn"),
+        (["--quick", "--only", "gunicorn"], "quick", "python -m bench --quick --only gunicorn"),
+    ],
+)
+def test_only_a_complete_full_run_writes_the_committed_report_and_chart(argv, folder, command):
+    report_path, chart_path, _, reproduce = cli.destinations(cli.parse(argv))
+    if folder is None:
+        assert (report_path, chart_path) == (ROOT / "BENCHMARKS.md", ROOT / "bench" / "benchmarks.png")
+    else:
+        assert (report_path, chart_path) == (cli.WORK / folder / "BENCHMARKS.md", cli.WORK / folder / "benchmarks.png")
+    assert reproduce == command
+
+
 def test_bench_quick_fails_when_a_benchmark_errors_and_leaves_the_committed_report_alone(fake, tmp_path):
     package = fake(bench_broken=BROKEN, bench_good=GOOD)
     before = committed_files()

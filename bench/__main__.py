@@ -47,7 +47,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, help="where to write the Markdown report")
     parser.add_argument("--chart", type=Path, help="where to write the PNG chart")
     parser.add_argument("--strict", action="store_true", help="also exit 1 when a goal is missed")
-    parser.add_argument("--package", default="bench", help=argparse.SUPPRESS)  # the harness's tests use a fake one
+    # The harness's own tests: a fake benchmark package, and a work folder that is not the real bench/.work.
+    parser.add_argument("--package", default="bench", help=argparse.SUPPRESS)
+    parser.add_argument("--work-dir", type=Path, default=WORK, help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true", help="do not echo the benchmarks' own output")
     return parser.parse_args(argv)
 
@@ -65,8 +67,8 @@ def destinations(args: argparse.Namespace) -> tuple[Path, Path, Path, str]:
     if kind == "full":
         default_report, default_chart = COMMITTED["report"], COMMITTED["chart"]
     else:
-        default_report, default_chart = WORK / kind / "BENCHMARKS.md", WORK / kind / "benchmarks.png"
-    return args.output or default_report, args.chart or default_chart, WORK / kind / "results.json", command
+        default_report, default_chart = args.work_dir / kind / "BENCHMARKS.md", args.work_dir / kind / "benchmarks.png"
+    return args.output or default_report, args.chart or default_chart, args.work_dir / kind / "results.json", command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench import profiling  # pyinstrument is only needed here
 
         (module,) = runner.select(modules, [args.profile])
-        text, html = profiling.profile(module, quick=args.quick, out_dir=WORK / "profiles")
+        text, html = profiling.profile(module, quick=args.quick, out_dir=args.work_dir / "profiles")
         print(text)
         print(f"HTML profile: {html}")
         return 0

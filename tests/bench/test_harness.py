@@ -80,9 +80,10 @@ def fake(tmp_path, monkeypatch):
 
 
 def run_cli(*args: str, extra_path: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m bench` on a fake package; what it would write under bench/.work goes to extra_path/work."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(extra_path)])}
     return subprocess.run(
-        [PYTHON, "-m", "bench", "--quiet", *args],
+        [PYTHON, "-m", "bench", "--quiet", "--work-dir", str(extra_path / "work"), *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -344,11 +345,11 @@ def test_bench_quick_fails_when_a_benchmark_errors_and_leaves_the_committed_repo
     done = run_cli("--quick", "--package", package, extra_path=tmp_path)
     assert done.returncode == 1, done.stderr
     assert committed_files() == before
-    written = (cli.WORK / "quick" / "BENCHMARKS.md").read_text()
+    written = (tmp_path / "work" / "quick" / "BENCHMARKS.md").read_text()
     assert "💥 ERROR: RuntimeError: gunicorn did not start" in written
     assert "| good | essay page req/s vs hello-world |" in written
     assert f"- No {package}/bench_cold_start.py, so this goal is not measured: cold start ≤ 1.3× bare Django" in written
-    assert Image.open(cli.WORK / "quick" / "benchmarks.png").format == "PNG"
+    assert Image.open(tmp_path / "work" / "quick" / "benchmarks.png").format == "PNG"
 
 
 def test_bench_quick_passes_when_every_benchmark_reports_even_if_a_goal_is_missed(fake, tmp_path):
@@ -391,7 +392,7 @@ def test_stopping_the_harness_stops_the_server_of_the_benchmark_it_was_running(f
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])}
     harness = subprocess.Popen(
-        [PYTHON, "-m", "bench", "--quiet", "--quick", "--package", package],
+        [PYTHON, "-m", "bench", "--quiet", "--quick", "--package", package, "--work-dir", str(tmp_path / "work")],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -427,7 +428,7 @@ def test_profile_shows_where_the_benchmarks_subject_spends_its_time(fake, tmp_pa
     assert done.returncode == 0, done.stderr
     assert "folio_hot_path" in done.stdout
     assert f"Profile of {package}.bench_slow.profile_subject" in done.stdout
-    assert (cli.WORK / "profiles" / "profile-bench_slow.html").exists()
+    assert (tmp_path / "work" / "profiles" / "profile-bench_slow.html").exists()
 
 
 def test_profile_leaves_out_the_set_up_when_the_hook_returns_the_subject(fake, tmp_path):

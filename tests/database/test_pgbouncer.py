@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 
+import psycopg
 import pytest
 
+from config.database import database_entry
 from tests.database.conftest import site_env
 from tests.helpers import manage, run_python
 
@@ -96,3 +98,26 @@ def test_native_pool_serves_the_site_within_its_size(server, make_database):
     assert (page["home"], page["detail"]) == (200, 200)
     assert page["iterated"] == page["published"] > 0
     assert page["pool_max"] == 2 and 1 <= page["pool_size"] <= 2
+
+
+def queries_failing_through(bouncer, **connect_options) -> int:
+    """Two clients taking turns through PgBouncer, each statement its own transaction; how many statements fail."""
+    failures = 0
+    with (
+        psycopg.connect(bouncer.url("postgres"), autocommit=True, **connect_options) as first,
+        psycopg.connect(bouncer.url("postgres"), autocommit=True, **connect_options) as second,
+    ):
+        for number in range(10):
+            for client in (first, second):
+                try:
+                    client.execute("SELECT %s::int + 1", [number]).fetchone()
+                except psycopg.Error:
+                    failures += 1
+    return failures
+
+
+def test_prepared_statements_break_through_pgbouncer_and_folios_pgbouncer_options_do_not(pgbouncer):
+    """Why folio.E004 exists: a named prepared statement stays on a server connection another client gets next."""
+    assert queries_failing_through(pgbouncer, prepare_threshold=0) > 0
+    folio = database_entry(pgbouncer.url("postgres"), pool="pgbouncer")["OPTIONS"]
+    assert queries_failing_through(pgbouncer, prepare_threshold=folio["prepare_threshold"]) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from apps.core import backups
 
@@ -14,8 +14,10 @@ class Command(BaseCommand):
     help = "Restore a pg_dump custom-format file into the PostgreSQL database, replacing its objects."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("path", type=Path, help="The .dump file written by `make backup`.")
+        parser.add_argument("path", nargs="?", type=Path, help="The .dump file written by `make backup`.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["path"] is None:
+            raise CommandError("Which backup? `make restore BACKUP=backups/folio-....dump`.")
         backups.restore(options["path"])
         self.stdout.write(f"Restored {options['path']}.")

@@ -36,3 +36,17 @@ def check_hsts_preload(app_configs=None, **kwargs) -> list[Warning]:
             )
         ]
     return []
+
+
+@register("folio", deploy=True)
+def check_health_deadline(app_configs=None, **kwargs) -> list[Warning]:
+    # Kubernetes' and most load balancers' probes give up after 1–2 s: a slower 503 arrives as a probe timeout.
+    if settings.HEALTH_CHECK_TIMEOUT >= 2:
+        return [
+            Warning(
+                f"HEALTH_CHECK_TIMEOUT={settings.HEALTH_CHECK_TIMEOUT} s: a hanging dependency would outlast a probe.",
+                hint="Keep it below the probes' own timeout, e.g. the default 1.5.",
+                id="folio.W035",
+            )
+        ]
+    return []

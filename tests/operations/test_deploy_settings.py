@@ -92,3 +92,8 @@ def test_production_bounds_every_wait_a_request_or_probe_can_hit():
     assert database_options["pool"]["timeout"] <= 2
     assert cache_options["socket_connect_timeout"] < 2
     assert cache_options["socket_timeout"] < 2
+
+
+def test_check_deploy_flags_a_health_deadline_probes_would_not_wait_for():
+    result = manage("check", "--deploy", env=production_env(ADMIN_URL=ADMIN_URL, HEALTH_CHECK_TIMEOUT="5"))
+    assert "folio.W035" in result.stderr + result.stdout

@@ -224,7 +224,13 @@ LOGGING = {
         "request_context": {"()": "apps.core.logging.RequestContextFilter"},
     },
     "formatters": {
-        "verbose": {"format": "{levelname} {asctime} {module} {request_id} {message}", "style": "{"},
+        # A handler added without the filter still formats: request_id then defaults to "-".
+        "verbose": {
+            "()": "logging.Formatter",
+            "fmt": "{levelname} {asctime} {module} {request_id} {message}",
+            "style": "{",
+            "defaults": {"request_id": "-"},
+        },
         "json": {"()": "apps.core.logging.JsonFormatter"},
     },
     "handlers": {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -34,7 +35,7 @@ def draw(results: list[BenchmarkResult], path: Path, *, title: str) -> Path:
             else:
                 label, text = f"{m.name} (share of limit)", f"{usable:.0%} of limit" if usable else "n/a"
             rows.append((label, usable, goal.threshold if goal else None, PASS if m.passed else FAIL, text))
-    figure, axes = plt.subplots(figsize=(10, 1.2 + 0.45 * max(len(rows), 1)), layout="constrained")
+    figure, axes = plt.subplots(figsize=(12, 1.5 + 0.55 * max(len(rows), 1)), layout="constrained")
     positions = list(range(len(rows)))[::-1]  # first benchmark on top
     values = [row[1] for row in rows]
     known = [v for v in values if v] + [row[2] for row in rows if row[2]] + [1.0]
@@ -47,7 +48,8 @@ def draw(results: list[BenchmarkResult], path: Path, *, title: str) -> Path:
         # Right of both the bar and the goal mark, so neither hides the number.
         anchor = max(value or low, threshold or low)
         axes.annotate(text, (anchor, position), xytext=(5, 0), textcoords="offset points", va="center")
-    axes.set_yticks(positions, [row[0] for row in rows], fontsize=8)
+    # Wrapped: a benchmark's long, precise measurement names would otherwise squeeze the bars off the figure.
+    axes.set_yticks(positions, [textwrap.fill(row[0], 55) for row in rows], fontsize=8)
     axes.set_xscale("log")
     axes.set_xlim(low, high)
     axes.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}×"))
@@ -55,8 +57,8 @@ def draw(results: list[BenchmarkResult], path: Path, *, title: str) -> Path:
     legend.append(Line2D([], [], color=GOAL, linewidth=2.5, label="goal"))
     axes.legend(handles=legend, loc="lower right", fontsize=8)
     axes.axvline(1.0, color=ERROR, linewidth=0.8, linestyle=":")
-    axes.set_xlabel("ratio, log scale (absolute goals: share of the limit used); black mark = goal")
-    axes.set_title(title, fontsize=10)
+    axes.set_xlabel("ratio, log scale (absolute goals: share of the limit used); black mark = goal", fontsize=9)
+    figure.suptitle(title, fontsize=10)
     path.parent.mkdir(parents=True, exist_ok=True)
     # No timestamp in the PNG's metadata: an unchanged chart then makes no diff.
     figure.savefig(path, dpi=110, metadata={"Software": None})

@@ -1,7 +1,8 @@
 """Cold start on Vercel and what the function bundles.
 
 1. Cold start: a fresh interpreter imports the WSGI entrypoint and serves the first essay page (import + first
-   request, timed inside the process, as the function's first invocation). Folio runs with its vercel settings
+   request, timed inside the process, as the function's first invocation), importing only from the bundle of
+   item 2 (`python -S`, PYTHONPATH=bundle), as the function does. Folio runs with its vercel settings
    against PostgreSQL, with the static manifest in place the way Vercel's builder leaves it; the baseline is a
    bare `django-admin startproject` project, generated into a temp dir now, whose one view reads the same essay
    row from the same database and renders it in a template. Alternating runs, after one untimed warm-up each
@@ -172,7 +173,9 @@ def _prepare_bare(work: Path, database_url: str) -> tuple[Path, dict[str, str]]:
 
 
 def _first_request(entry: Path, path: str, *, env: dict[str, str], cwd: Path, heavy: list[str]) -> dict:
-    out = _run([PYTHON, "-c", FIRST_REQUEST, str(entry), path, HOST, *heavy], env=env, cwd=cwd, timeout=120)
+    # -S: no site-packages, so only the bundle on PYTHONPATH is importable (no dev tools such as pygments,
+    # which Markdown's fenced_code would otherwise pick up), as in the function.
+    out = _run([PYTHON, "-S", "-c", FIRST_REQUEST, str(entry), path, HOST, *heavy], env=env, cwd=cwd, timeout=120)
     answer = json.loads(out.rpartition("@@")[2])
     if not answer["status"].startswith("200"):
         raise RuntimeError(f"{entry} answered {answer['status']} for {path}")
@@ -205,7 +208,7 @@ def _import_costs(rounds: int) -> dict[str, float | str]:
     return costs
 
 
-def _installed_size(work: Path) -> tuple[float, dict[str, float | str]]:
+def _installed_size(work: Path) -> tuple[float, dict[str, float | str], Path]:
     """Install requirements/production.txt into an empty target dir; its total and per-distribution sizes."""
     target = work / "bundle"
     uv = shutil.which("uv", path=str(Path(PYTHON).parent)) or shutil.which("uv")
@@ -237,7 +240,7 @@ def _installed_size(work: Path) -> tuple[float, dict[str, float | str]]:
         "installed before stripping native libraries, MB": round(raw / 1e6, 2),
         "native libraries stripped with": Path(strip).name if strip and native else "nothing (no strip tool)",
     }
-    return total / 1e6, {**details, **{f"size {name}, MB": round(mb, 2) for name, mb in ranked}}
+    return total / 1e6, {**details, **{f"size {name}, MB": round(mb, 2) for name, mb in ranked}}, target
 
 
 def _bytes_under(folder: Path) -> int:
@@ -254,8 +257,11 @@ def run(quick: bool) -> list[Measurement]:
             admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
             admin.execute(f'CREATE DATABASE "{DATABASE}"')
             database_url = _database_url(DATABASE)
+            size_mb, sizes, bundle = _installed_size(work)
             folio_env, slug = _prepare_folio(work, database_url)
             bare_project, bare_env = _prepare_bare(work, database_url)
+            # Both sides import from the bundle Vercel would ship, and from nothing else.
+            folio_env, bare_env = ({**env, "PYTHONPATH": str(bundle)} for env in (folio_env, bare_env))
             path = f"/essays/{slug}/"
             folio = {"entry": ROOT / "config" / "wsgi.py", "env": folio_env, "cwd": ROOT}
             bare = {"entry": bare_project / BARE / "wsgi.py", "env": bare_env, "cwd": bare_project}
@@ -270,7 +276,6 @@ def run(quick: bool) -> list[Measurement]:
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
             admin.close()
-        size_mb, sizes = _installed_size(work)
 
     folio_median, folio_spread = median_and_spread(folio_ms)
     bare_median, bare_spread = median_and_spread(bare_ms)

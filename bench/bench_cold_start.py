@@ -182,15 +182,15 @@ def _first_request(entry: Path, path: str, *, env: dict[str, str], cwd: Path, he
     return answer
 
 
-def _import_costs(rounds: int) -> dict[str, float | str]:
-    """Milliseconds to import each dependency in a fresh interpreter (its own imports included)."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+def _import_costs(rounds: int, bundle: Path) -> dict[str, float | str]:
+    """Milliseconds to import each dependency in a fresh interpreter on the bundle (its own imports included)."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "PYTHONPATH": str(bundle)}
     costs: dict[str, float | str] = {}
     for dist, module in IMPORTS.items():
         samples = []
         for _ in range(rounds):
             result = subprocess.run(
-                [PYTHON, "-X", "importtime", "-c", f"import {module}"],
+                [PYTHON, "-S", "-X", "importtime", "-c", f"import {module}"],
                 cwd=ROOT,
                 env=env,
                 capture_output=True,
@@ -273,6 +273,7 @@ def run(quick: bool) -> list[Measurement]:
                 folio_ms.append(answer["ms"])
                 heavy_loaded |= set(answer["heavy"])
                 bare_ms.append(_first_request(bare["entry"], path, env=bare_env, cwd=bare_project, heavy=[])["ms"])
+            import_costs = _import_costs(1 if quick else 3, bundle)
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
             admin.close()
@@ -283,7 +284,7 @@ def run(quick: bool) -> list[Measurement]:
     details: dict[str, float | str] = {
         "rounds (alternating)": float(rounds),
         "heavy packages loaded by the first essay page": ", ".join(sorted(heavy_loaded)) or "none",
-        **_import_costs(1 if quick else 3),
+        **import_costs,
     }
     cold_start = Measurement(
         name="cold start: fresh process → first essay page, vs bare startproject",

@@ -25,9 +25,10 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-# Two passes: every tier but postgres on SQLite, then the postgres tier against TEST_DATABASE_URL.
+# Two passes: every tier but postgres on SQLite, then the postgres tier against TEST_DATABASE_URL. The first
+# pass drops TEST_DATABASE_URL: `make test TEST_DATABASE_URL=…` exports it, and test settings would pick it up.
 test: install
-	$(PYTEST) -m "not postgres" $(PYTEST_ARGS)
+	env -u TEST_DATABASE_URL $(PYTEST) -m "not postgres" $(PYTEST_ARGS)
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PYTEST) -m postgres $(PYTEST_ARGS)
 
 lint: install

@@ -74,7 +74,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp, with the policy built once per process (apps/core/csp.py).
+    "apps.core.csp.CSPMiddleware",
 ]
 
 TEMPLATES = [

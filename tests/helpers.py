@@ -39,20 +39,19 @@ def production_env(**overrides: str) -> dict[str, str]:
     )
 
 
-def manage(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_in_project(
+    command: list[str], *, env: dict[str, str], timeout: float = 120, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command from the project root, as a deploy step would: output captured as text, status returned."""
     return subprocess.run(
-        [PYTHON, str(ROOT / "manage.py"), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+        command, cwd=ROOT, env=env, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+def manage(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return run_in_project([PYTHON, str(ROOT / "manage.py"), *args], env=env, timeout=timeout)
 
 
 def run_python(code: str, *, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """`python -c code` from the project root: a fresh interpreter, as a platform's runtime starts one."""
-    return subprocess.run(
-        [PYTHON, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    return run_in_project([PYTHON, "-c", code], env=env, timeout=timeout)

@@ -17,7 +17,7 @@ from bench import __main__ as cli
 from bench import chart, machine, report, runner
 from bench.common import Measurement
 from bench.goals import parse_goal, verdict_disagrees
-from tests.helpers import PYTHON, ROOT
+from tests.helpers import PYTHON, ROOT, run_in_project
 
 GOOD = """
 from bench.common import Measurement
@@ -82,15 +82,7 @@ def fake(tmp_path, monkeypatch):
 def run_cli(*args: str, extra_path: Path) -> subprocess.CompletedProcess[str]:
     """`python -m bench` on a fake package; what it would write under bench/.work goes to extra_path/work."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(extra_path)])}
-    return subprocess.run(
-        [PYTHON, "-m", "bench", "--quiet", "--work-dir", str(extra_path / "work"), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_in_project([PYTHON, "-m", "bench", "--quiet", "--work-dir", str(extra_path / "work"), *args], env=env)
 
 
 def result(name: str, *measurements: Measurement, error: str = "") -> runner.BenchmarkResult:

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 
-from tests.helpers import PYTHON, ROOT, STRONG_SECRET, clean_env
+from tests.helpers import PYTHON, ROOT, STRONG_SECRET, clean_env, run_in_project
 
 ENTRYPOINT = "config/wsgi.py"
 ENTRY_NAMES = ("app", "application")
@@ -199,15 +198,11 @@ def invoke(
         "headers": request_headers,
         "body": base64.b64encode(body).decode("ascii"),
     }
-    process = subprocess.run(
+    process = run_in_project(
         [runtime.python, "-c", SHIM] if runtime else [PYTHON, "-c", RUNTIME],
-        input=json.dumps(request),
-        cwd=ROOT,
         env=env,
-        capture_output=True,
-        text=True,
         timeout=timeout,
-        check=False,
+        stdin=json.dumps(request),
     )
     if process.returncode != 0:
         raise AssertionError(f"the function crashed (exit {process.returncode}):\n{process.stderr[-4000:]}")

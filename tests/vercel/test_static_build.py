@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 
 import pytest
 
-from tests.helpers import PYTHON, ROOT, manage, run_python
+from tests.helpers import PYTHON, ROOT, manage, run_in_project, run_python
 from tests.services.vercel_harness import vercel_env
 
 # The builder's settings probe: a plain import, no django.setup().
@@ -48,15 +47,7 @@ def build(tmp_path_factory):
 
 def test_the_builder_sees_manifest_storage_and_a_static_root_so_it_runs_collectstatic():
     env = vercel_env(DATABASE_URL="postgres://folio@db.invalid:5432/folio")
-    probe = subprocess.run(
-        [PYTHON, "-c", SETTINGS_PROBE, "config.settings.vercel"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    probe = run_in_project([PYTHON, "-c", SETTINGS_PROBE, "config.settings.vercel"], env=env)
     assert probe.returncode == 0, probe.stderr
     found = json.loads(probe.stdout)
     backend = found["STORAGES"]["staticfiles"]["BACKEND"]

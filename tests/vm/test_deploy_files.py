@@ -12,7 +12,7 @@ import pytest
 
 from apps.core import deploy_render
 from config.proxy import TrustedProxyHeaders
-from tests.helpers import ROOT, STRONG_SECRET, clean_env, manage, production_env, run_python
+from tests.helpers import ROOT, STRONG_SECRET, clean_env, manage, production_env, run_in_project, run_python
 from tests.services.availability import require_executable
 from tests.services.gunicorn import gunicorn_executable
 from tests.services.nginx import check_config, write_main_conf
@@ -60,14 +60,8 @@ def test_gunicorn_conf_names_a_malformed_variable():
 @pytest.mark.services
 def test_gunicorn_check_config_passes_with_production_settings(tmp_path):
     env = production_env(DATABASE_URL="postgres://folio@127.0.0.1:5432/folio", STATIC_ROOT=str(tmp_path))
-    result = subprocess.run(
-        [str(gunicorn_executable()), "--check-config", "-c", "gunicorn.conf.py", "config.wsgi"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    result = run_in_project(
+        [str(gunicorn_executable()), "--check-config", "-c", "gunicorn.conf.py", "config.wsgi"], env=env
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

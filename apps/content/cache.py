@@ -19,6 +19,7 @@ import functools
 import hashlib
 import logging
 import math
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ GENERATION_KEY = f"content:v{ENTRY_VERSION}:generation"
 HEADER = "X-Folio-Cache"
 # Long enough that a dead Redis costs one slow request per worker per half minute, short enough to recover soon.
 RETRY_AFTER = 30.0
+# The only spelling of a page number: "01", "+1" or "1.0" would each be another cache entry.
+PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,5}")
 
 _skip_until = 0.0
 
@@ -99,9 +103,34 @@ def _storable(response: HttpResponse) -> bool:
     return response.status_code == 200 and not response.streaming and not response.cookies
 
 
+def _lookup(name: str, now: float) -> tuple[str | None, Entry | None]:
+    """The current generation and the entry stored under `name` if it is still valid, else None."""
+    found = _cache_call("get_many", [GENERATION_KEY, name])
+    generation, entry = found.get(GENERATION_KEY), found.get(name)
+    if entry is not None and entry.generation == generation and now < entry.valid_until:
+        return generation, entry
+    return generation, None
+
+
+def _hit(entry: Entry) -> HttpResponse:
+    response = HttpResponse(entry.content, content_type=entry.content_type)
+    response[HEADER] = "hit"
+    return response
+
+
+def page_variant(request: HttpRequest) -> str | None:
+    """The part of the query that selects another page of the same path: "" for the first, "page=N" after it;
+    None when `page` is not a canonical number ("01", "1.0" and "abc" would each be one more entry)."""
+    raw = request.GET.get("page", "1")
+    if not PAGE_NUMBER.fullmatch(raw):
+        return None
+    return "" if raw == "1" else f"page={raw}"
+
+
 def cached_for_readers(key: Callable[..., str]) -> Callable[[View], View]:
-    """Serve anonymous GETs of the decorated view from the cache; `key(request, **kwargs)` names the page
-    (and may raise Http404 for input that names no page). Logged-in users are neither served nor stored."""
+    """Serve anonymous GETs of the decorated view from the cache. An entry is named by the path and
+    `key(request, **kwargs)` — the page variant, "" for a view with one page per path — which may raise Http404
+    for input that names no page. Logged-in users are neither served nor stored."""
 
     def decorator(view: View) -> View:
         @functools.wraps(view)
@@ -110,19 +139,16 @@ def cached_for_readers(key: Callable[..., str]) -> Callable[[View], View]:
                 response = view(request, *args, **kwargs)
                 response[HEADER] = "bypass"
                 return response
-            name = page_key(request, key(request, **kwargs))
+            name = page_key(request, f"{request.path}|{key(request, **kwargs)}")
             now = timezone.now().timestamp()
             try:
-                found = _cache_call("get_many", [GENERATION_KEY, name])
+                generation, entry = _lookup(name, now)
             except CacheUnavailable:
                 response = view(request, *args, **kwargs)
                 response[HEADER] = "unavailable"
                 return response
-            generation, entry = found.get(GENERATION_KEY), found.get(name)
-            if entry is not None and entry.generation == generation and now < entry.valid_until:
-                response = HttpResponse(entry.content, content_type=entry.content_type)
-                response[HEADER] = "hit"
-                return response
+            if entry is not None:
+                return _hit(entry)
             # Generation and lifetime are taken before rendering: a save or a due essay during the render
             # then makes this entry stale instead of letting it hide the change.
             generation = generation or _first_generation()
@@ -148,3 +174,30 @@ def _first_generation() -> str | None:
         return _cache_call("get", GENERATION_KEY)
     except CacheUnavailable:
         return None
+
+
+class CachedPageMiddleware:
+    """Serves a cached page to a reader without a session before sessions, CSRF, auth, routing and the view run.
+
+    It only reads what `cached_for_readers` stored, under the same name, so the two cannot disagree; a miss,
+    a reader with a session cookie (maybe logged in), or a cache that is down falls through to the full stack.
+    Placed after CommonMiddleware, XFrameOptions and CSP (settings MIDDLEWARE), whose headers a hit still gets,
+    and before SessionMiddleware, whose `Vary: Cookie` it adds itself.
+    """
+
+    def __init__(self, get_response: View) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "GET" and settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            variant = page_variant(request)
+            if variant is not None:
+                try:
+                    _, entry = _lookup(page_key(request, f"{request.path}|{variant}"), timezone.now().timestamp())
+                except CacheUnavailable:
+                    entry = None
+                if entry is not None:
+                    response = _hit(entry)
+                    patch_vary_headers(response, ["Cookie"])
+                    return response
+        return self.get_response(request)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import EmptyPage, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -12,23 +10,26 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from .cache import cached_for_readers
+from .cache import cached_for_readers, page_variant
 from .models import Essay
 
 ESSAYS_PER_PAGE = 10
-# Only the canonical spelling of a page number: "01", "+1" or "1.0" would each be another cache entry.
-PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,5}")
 
 
 def page_number(request: HttpRequest) -> int:
-    raw = request.GET.get("page", "1")
-    if not PAGE_NUMBER.fullmatch(raw):
+    if page_variant(request) is None:
         raise Http404("No such page.")
-    return int(raw)
+    return int(request.GET.get("page", "1"))
+
+
+def list_page(request: HttpRequest) -> str:
+    """The list's cache variant; a page number that is not canonical is a 404, not another entry."""
+    page_number(request)
+    return page_variant(request)
 
 
 @require_safe
-@cached_for_readers(lambda request: f"list:{page_number(request)}")
+@cached_for_readers(list_page)
 def essay_list(request: HttpRequest) -> HttpResponse:
     essays = Essay.objects.published().select_related("author")
     paginator = Paginator(essays, ESSAYS_PER_PAGE, allow_empty_first_page=True)
@@ -51,7 +52,7 @@ def _render_essay(request: HttpRequest, essay: Essay, *, preview: bool = False) 
 
 
 @require_safe
-@cached_for_readers(lambda request, slug: f"essay:{slug}")
+@cached_for_readers(lambda request, slug: "")  # one page per path
 def essay_detail(request: HttpRequest, slug: str) -> HttpResponse:
     essay = get_object_or_404(Essay.objects.published().select_related("author"), slug=slug)
     return _render_essay(request, essay)

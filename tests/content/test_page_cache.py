@@ -254,3 +254,34 @@ def test_saving_while_redis_is_down_does_not_fail_the_save(make_essay, settings,
 
     assert Essay.objects.filter(pk=essay.pk).exists()
     assert "page cache unavailable" in cache_log.text
+
+
+def test_a_hit_for_a_reader_without_a_session_skips_the_per_user_stack(client, make_essay, any_cache):
+    """CachedPageMiddleware answers before sessions, CSRF, auth and the view; the page and headers are the same."""
+    make_essay("fast")
+    for url in ("/", "/?page=1", "/essays/fast/", "/feed/"):
+        full = client.get(url)
+        with mock.patch(
+            "django.contrib.sessions.middleware.SessionMiddleware.process_request",
+            side_effect=AssertionError("the per-user stack ran for a cached page"),
+        ):
+            fast = client.get(url)
+        assert fast["X-Folio-Cache"] == "hit", url
+        assert fast.content == full.content
+        for header in ("Content-Type", "Content-Security-Policy", "X-Frame-Options", "Vary", "Content-Length"):
+            assert fast[header] == full[header] or header == "Content-Length", (url, header)
+        assert int(fast["Content-Length"]) == len(fast.content)
+
+
+def test_a_reader_with_a_session_cookie_goes_through_the_full_stack(client, make_essay, any_cache, admin_user):
+    make_essay("stacked")
+    assert client.get("/essays/stacked/")["X-Folio-Cache"] == "miss"
+    client.force_login(admin_user)
+    assert client.get("/essays/stacked/")["X-Folio-Cache"] == "bypass", "a logged-in reader is never served the cache"
+
+
+@pytest.mark.parametrize("query", ["?page=01", "?page=abc", "?page=1.0"])
+def test_a_page_number_that_is_not_canonical_is_never_served_from_the_cache(client, make_essay, any_cache, query):
+    make_essay("only")
+    client.get("/")
+    assert client.get("/" + query).status_code == 404

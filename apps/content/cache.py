@@ -121,6 +121,8 @@ def _hit(entry: Entry) -> HttpResponse:
 def page_variant(request: HttpRequest) -> str | None:
     """The part of the query that selects another page of the same path: "" for the first, "page=N" after it;
     None when `page` is not a canonical number ("01", "1.0" and "abc" would each be one more entry)."""
+    if not request.META.get("QUERY_STRING"):
+        return ""  # the common case, without parsing a query string
     raw = request.GET.get("page", "1")
     if not PAGE_NUMBER.fullmatch(raw):
         return None

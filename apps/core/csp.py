@@ -30,12 +30,16 @@ class CSPMiddleware(DjangoCSPMiddleware):
     def report_only_policy(self) -> str:
         return build_policy(report_only=True)
 
-    def _takes_the_general_path(self, request: HttpRequest, response: HttpResponseBase) -> bool:
-        excluded = tuple(
+    @cached_property
+    def excluded_prefixes(self) -> tuple[str, ...]:
+        return tuple(
             prefix
             for name in ("CONTENT_SECURITY_POLICY", "CONTENT_SECURITY_POLICY_REPORT_ONLY")
             for prefix in (getattr(settings, name, None) or {}).get("EXCLUDE_URL_PREFIXES", ())
         )
+
+    def _takes_the_general_path(self, request: HttpRequest, response: HttpResponseBase) -> bool:
+        excluded = self.excluded_prefixes
         return (
             any(getattr(response, name, None) is not None for name in CUSTOMISING)
             or getattr(request, "_csp_nonce", None) is not None

@@ -237,45 +237,46 @@ def run(quick: bool) -> list[Measurement]:
             details[f"{mode}: peak backends, serverless"] = peaks[mode, "serverless"]
 
     native_limit = workers * POOL_MAX
-    results = [
-        Measurement(
-            name=f"peak PostgreSQL backends, DB_POOL=native, Gunicorn {workers} workers, {CONNECTIONS} connections",
-            subject=peaks["native", "gunicorn"],
-            baseline=native_limit,
+
+    def at_most(name: str, peak: int, limit: int, why: str, spread: str) -> Measurement:
+        return Measurement(
+            name=name,
+            subject=peak,
+            baseline=limit,
             unit="backends",
-            goal=f"≤ {native_limit} backends (workers × pool max)",
-            passed=peaks["native", "gunicorn"] <= native_limit,
-            spread=f"no pooling: {peaks.get(('none', 'gunicorn'), 'not measured in --quick')}",
+            goal=f"≤ {limit} backends ({why})",
+            passed=peak <= limit,
+            spread=spread,
             command=COMMAND,
             details=details,
+        )
+
+    def no_pooling(case: str) -> str:
+        return f"no pooling: {peaks.get(('none', case), 'not measured in --quick')}"
+
+    return [
+        at_most(
+            f"peak PostgreSQL backends, DB_POOL=native, Gunicorn {workers} workers, {CONNECTIONS} connections",
+            peaks["native", "gunicorn"],
+            native_limit,
+            "workers × pool max",
+            no_pooling("gunicorn"),
         ),
-        Measurement(
-            name=f"peak PostgreSQL backends, DB_POOL=pgbouncer, Gunicorn {workers} workers, {CONNECTIONS} connections",
-            subject=peaks["pgbouncer", "gunicorn"],
-            baseline=BOUNCER_POOL,
-            unit="backends",
-            goal=f"≤ {BOUNCER_POOL} backends (PgBouncer pool size)",
-            passed=peaks["pgbouncer", "gunicorn"] <= BOUNCER_POOL,
-            spread=f"no pooling: {peaks.get(('none', 'gunicorn'), 'not measured in --quick')}",
-            command=COMMAND,
-            details=details,
+        at_most(
+            f"peak PostgreSQL backends, DB_POOL=pgbouncer, Gunicorn {workers} workers, {CONNECTIONS} connections",
+            peaks["pgbouncer", "gunicorn"],
+            BOUNCER_POOL,
+            "PgBouncer pool size",
+            no_pooling("gunicorn"),
         ),
-        Measurement(
-            name=f"peak PostgreSQL backends, DB_POOL=pgbouncer, {processes} short-lived processes (serverless)",
-            subject=peaks["pgbouncer", "serverless"],
-            baseline=BOUNCER_POOL,
-            unit="backends",
-            goal=f"≤ {BOUNCER_POOL} backends (PgBouncer pool size)",
-            passed=peaks["pgbouncer", "serverless"] <= BOUNCER_POOL,
-            spread=(
-                f"no pooling: {peaks.get(('none', 'serverless'), 'not measured in --quick')}; "
-                f"native: {peaks.get(('native', 'serverless'), 'not measured in --quick')}"
-            ),
-            command=COMMAND,
-            details=details,
+        at_most(
+            f"peak PostgreSQL backends, DB_POOL=pgbouncer, {processes} short-lived processes (serverless)",
+            peaks["pgbouncer", "serverless"],
+            BOUNCER_POOL,
+            "PgBouncer pool size",
+            f"{no_pooling('serverless')}; native: {peaks.get(('native', 'serverless'), 'not measured in --quick')}",
         ),
     ]
-    return results
 
 
 def main() -> None:

@@ -81,7 +81,10 @@ def test_an_edit_in_another_process_refreshes_the_cached_page(redis_site):
 
 
 def test_a_scheduled_essay_appears_at_its_time_with_the_cache_warm(redis_site):
-    due = datetime.now(UTC) + timedelta(seconds=3)
+    # Far enough ahead that creating the essay in a fresh process and warming the cache finish before it, even on
+    # a loaded CI machine (3 s was not: the "before" assertion then saw an essay already due).
+    lead = 15
+    due = datetime.now(UTC) + timedelta(seconds=lead)
     in_site(
         redis_site,
         "from datetime import datetime\n"
@@ -93,10 +96,11 @@ def test_a_scheduled_essay_appears_at_its_time_with_the_cache_warm(redis_site):
     fetch(redis_site, "/")
     _, cache, body = fetch(redis_site, "/")
     assert cache == "hit"
+    assert datetime.now(UTC) < due, "the machine took the whole lead to get here; the check below would prove nothing"
     assert "/essays/right-on-time/" not in body
 
-    # Nothing runs at `due`; readers asking after it get the essay. Bounded: 20 s, then the test fails.
-    deadline = time.monotonic() + 20
+    # Nothing runs at `due`; readers asking after it get the essay. Bounded: the lead plus 20 s, then it fails.
+    deadline = time.monotonic() + lead + 20
     while "/essays/right-on-time/" not in body and time.monotonic() < deadline:
         time.sleep(0.25)
         _, _, body = fetch(redis_site, "/")

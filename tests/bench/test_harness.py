@@ -169,17 +169,20 @@ def test_a_benchmark_killed_outright_is_an_error_naming_its_exit_status(fake):
     assert crash.error == "exited with status 3 without reporting"
 
 
-def test_a_hanging_benchmark_is_stopped_at_the_timeout_together_with_the_servers_it_started(fake, tmp_path):
-    pid_file = tmp_path / "server.pid"
-    package = fake(
-        bench_hang=f"""
+def hanging_benchmark(pid_file: Path) -> str:
+    """A benchmark that starts a server, writes its pid to `pid_file`, and never returns."""
+    return f"""
         import subprocess, time
         def run(quick):
             server = subprocess.Popen(["sleep", "300"])
             open({str(pid_file)!r}, "w").write(str(server.pid))
             time.sleep(300)
         """
-    )
+
+
+def test_a_hanging_benchmark_is_stopped_at_the_timeout_together_with_the_servers_it_started(fake, tmp_path):
+    pid_file = tmp_path / "server.pid"
+    package = fake(bench_hang=hanging_benchmark(pid_file))
     started = time.monotonic()
     (hang,) = runner.run_all(runner.discover(package), quick=True, timeout=3, echo=False)
     assert hang.error == "timed out after 3 s"
@@ -373,15 +376,7 @@ def test_without_any_benchmark_the_run_fails_instead_of_reporting_nothing(fake, 
 
 def test_stopping_the_harness_stops_the_server_of_the_benchmark_it_was_running(fake, tmp_path):
     pid_file = tmp_path / "server.pid"
-    package = fake(
-        bench_hang=f"""
-        import subprocess, time
-        def run(quick):
-            server = subprocess.Popen(["sleep", "300"])
-            open({str(pid_file)!r}, "w").write(str(server.pid))
-            time.sleep(300)
-        """
-    )
+    package = fake(bench_hang=hanging_benchmark(pid_file))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])}
     harness = subprocess.Popen(
         [PYTHON, "-m", "bench", "--quiet", "--quick", "--package", package, "--work-dir", str(tmp_path / "work")],

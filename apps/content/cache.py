@@ -10,6 +10,10 @@ essay scheduled for 09:00 appears at 09:00 even though nothing runs then, whatev
 
 A cache that fails (Redis down or hanging) is logged once and left alone for RETRY_AFTER seconds; pages are
 rendered uncached meanwhile.
+
+Under the WSGI app of config/wsgi.py, hits for readers without a session are answered by apps/content/front.py
+before Django's handler runs, and the front stores what the views here render, with the final response headers.
+Anywhere else (the test client, an ASGI server) this module serves and stores on its own.
 """
 
 from __future__ import annotations
@@ -29,13 +33,12 @@ from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 
 logger = logging.getLogger(__name__)
 
 CACHE_ALIAS = "default"
 # Part of every key: bump it when Entry changes, so a deploy never unpickles the previous release's entries.
-ENTRY_VERSION = 1
+ENTRY_VERSION = 2
 GENERATION_KEY = f"content:v{ENTRY_VERSION}:generation"
 HEADER = "X-Folio-Cache"
 # Long enough that a dead Redis costs one slow request per worker per half minute, short enough to recover soon.
@@ -53,6 +56,21 @@ class Entry(NamedTuple):
     valid_until: float
     content_type: str
     content: bytes
+    # The page-level headers the whole middleware stack gave the response, when the front stored it (front.py).
+    headers: tuple[tuple[str, str], ...] | None = None
+
+
+class Pending(NamedTuple):
+    """A rendered page for the front to store once the rest of the stack has added its headers."""
+
+    name: str
+    entry: Entry
+    timeout: int
+
+
+# WSGI environ keys shared with the front: it marks the requests it will store for, the view leaves a Pending.
+FRONT_KEY = "folio.page_cache.front"
+PENDING_KEY = "folio.page_cache.pending"
 
 
 class CacheUnavailable(Exception):
@@ -71,6 +89,11 @@ def _cache_call(method: str, *args: Any, **kwargs: Any) -> Any:
             "page cache unavailable (%s: %s); serving pages uncached for %.0f s", type(exc).__name__, exc, RETRY_AFTER
         )
         raise CacheUnavailable from exc
+
+
+def store(pending: Pending) -> None:
+    with contextlib.suppress(CacheUnavailable):
+        _cache_call("set", pending.name, pending.entry, timeout=pending.timeout)
 
 
 def invalidate() -> None:
@@ -103,7 +126,7 @@ def _storable(response: HttpResponse) -> bool:
     return response.status_code == 200 and not response.streaming and not response.cookies
 
 
-def _lookup(name: str, now: float) -> tuple[str | None, Entry | None]:
+def lookup(name: str, now: float) -> tuple[str | None, Entry | None]:
     """The current generation and the entry stored under `name` if it is still valid, else None."""
     found = _cache_call("get_many", [GENERATION_KEY, name])
     generation, entry = found.get(GENERATION_KEY), found.get(name)
@@ -144,7 +167,7 @@ def cached_for_readers(key: Callable[..., str]) -> Callable[[View], View]:
             name = page_key(request, f"{request.path}|{key(request, **kwargs)}")
             now = timezone.now().timestamp()
             try:
-                generation, entry = _lookup(name, now)
+                generation, entry = lookup(name, now)
             except CacheUnavailable:
                 response = view(request, *args, **kwargs)
                 response[HEADER] = "unavailable"
@@ -159,10 +182,14 @@ def cached_for_readers(key: Callable[..., str]) -> Callable[[View], View]:
             response[HEADER] = "miss"
             if generation is not None and valid_for > 0 and _storable(response):
                 entry = Entry(generation, now + valid_for, response["Content-Type"], response.content)
-                with contextlib.suppress(CacheUnavailable):
-                    _cache_call("set", name, entry, timeout=math.ceil(valid_for))
+                pending = Pending(name, entry, math.ceil(valid_for))
+                if FRONT_KEY in request.META:
+                    request.META[PENDING_KEY] = pending
+                else:
+                    store(pending)
             return response
 
+        wrapper.folio_page_cache = True  # the front answers only for paths that resolve to a cached view
         return wrapper
 
     return decorator
@@ -176,30 +203,3 @@ def _first_generation() -> str | None:
         return _cache_call("get", GENERATION_KEY)
     except CacheUnavailable:
         return None
-
-
-class CachedPageMiddleware:
-    """Serves a cached page to a reader without a session before sessions, CSRF, auth, routing and the view run.
-
-    It only reads what `cached_for_readers` stored, under the same name, so the two cannot disagree; a miss,
-    a reader with a session cookie (maybe logged in), or a cache that is down falls through to the full stack.
-    Placed after CommonMiddleware, XFrameOptions and CSP (settings MIDDLEWARE), whose headers a hit still gets,
-    and before SessionMiddleware, whose `Vary: Cookie` it adds itself.
-    """
-
-    def __init__(self, get_response: View) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "GET" and settings.SESSION_COOKIE_NAME not in request.COOKIES:
-            variant = page_variant(request)
-            if variant is not None:
-                try:
-                    _, entry = _lookup(page_key(request, f"{request.path}|{variant}"), timezone.now().timestamp())
-                except CacheUnavailable:
-                    entry = None
-                if entry is not None:
-                    response = _hit(entry)
-                    patch_vary_headers(response, ["Cookie"])
-                    return response
-        return self.get_response(request)

@@ -7,12 +7,13 @@ reads, on every log line written while the request is handled — also from thre
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse
@@ -48,6 +49,23 @@ def current_request_id() -> str | None:
     return context.request_id if context else None
 
 
+@contextlib.contextmanager
+def request_scope(request_id: str, path: str) -> Iterator[None]:
+    """Every log line written inside carries `request_id` and `path` (apps.core.logging's filter reads them)."""
+    token = current.set(RequestContext(request_id=request_id, path=path))
+    try:
+        yield
+    finally:
+        current.reset(token)
+
+
+def log_access(method: str, path: str, status: int, started: float) -> None:
+    """The one access line of a request, whoever answered it (this middleware, or the page cache's front door)."""
+    level = logging.DEBUG if path.startswith(QUIET_PREFIX) else logging.INFO
+    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    logger.log(level, "%s %s %s", method, path, status, extra={"status": status, "duration": duration_ms})
+
+
 class RequestIdMiddleware:
     """Outermost middleware: everything below it, including error pages, runs with the id set."""
 
@@ -55,23 +73,10 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request_id = accept_or_make(request.META.get(META_KEY))
-        request.request_id = request_id
-        token = current.set(RequestContext(request_id=request_id, path=request.path))
         started = time.perf_counter()
-        try:
+        request.request_id = accept_or_make(request.META.get(META_KEY))
+        with request_scope(request.request_id, request.path):
             response = self.get_response(request)
-            response[HEADER] = request_id
-            duration_ms = round((time.perf_counter() - started) * 1000, 1)
-            level = logging.DEBUG if request.path.startswith(QUIET_PREFIX) else logging.INFO
-            logger.log(
-                level,
-                "%s %s %s",
-                request.method,
-                request.path,
-                response.status_code,
-                extra={"status": response.status_code, "duration": duration_ms},
-            )
-            return response
-        finally:
-            current.reset(token)
+            response[HEADER] = request.request_id
+            log_access(request.method, request.path, response.status_code, started)
+        return response

@@ -72,9 +72,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # django-csp, with the policy built once per process (apps/core/csp.py).
     "apps.core.csp.CSPMiddleware",
-    # A cached page for a reader without a session is served here, before the per-user stack below; the three
-    # above still add their headers to it (apps/content/cache.py).
-    "apps.content.cache.CachedPageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -1,0 +1,40 @@
+"""Django's test client, with every request sent through the WSGI stack of config/wsgi.py instead of the test
+handler: the page cache's front door (apps/content/front.py) around Django's WSGIHandler, as Gunicorn runs it."""
+
+from __future__ import annotations
+
+from django.core.handlers.wsgi import WSGIHandler
+from django.http import HttpResponse
+from django.test import Client
+
+from apps.content.front import PageCacheFront
+
+
+class FrontClient(Client):
+    """Logins, cookies and the get/post helpers are the test client's; the request itself is real WSGI."""
+
+    def __init__(self, **defaults) -> None:
+        super().__init__(**defaults)
+        self._app: PageCacheFront | None = None
+
+    def request(self, **request) -> HttpResponse:
+        # Built at the first request, so a test's settings (middleware included) are the ones in force.
+        self._app = self._app or PageCacheFront(WSGIHandler())
+        environ = self._base_environ(**request)
+        started: list = []
+        body = self._app(environ, lambda status, headers, *exc_info: started.extend([status, headers]))
+        try:
+            content = b"".join(body)
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+        status, headers = started
+        response = HttpResponse(content, status=int(status.split()[0]))
+        del response["Content-Type"]
+        for name, value in headers:
+            if name.lower() == "set-cookie":
+                response.cookies.load(value)
+            else:
+                response.headers[name] = value
+        self.cookies.update(response.cookies)
+        return response

@@ -1,0 +1,154 @@
+"""The page cache's front door (apps/content/front.py): what it answers without Django, and what it never does."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from unittest import mock
+
+import pytest
+from django.http import HttpResponse
+
+from apps.content import cache as page_cache
+from apps.content.front import PAGE_HEADERS
+from apps.core.logging import RequestContextFilter
+from tests.content.front_client import FrontClient
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ("/", "/essays/fast/", "/feed/")
+DJANGO_RAN = "Django's handler ran for a page the front should have answered"
+
+
+@pytest.fixture
+def front() -> FrontClient:
+    return FrontClient()
+
+
+def page_headers(response: HttpResponse) -> dict[str, str]:
+    return {name: value for name, value in response.headers.items() if name.lower() in PAGE_HEADERS}
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_a_stored_page_is_answered_before_django_runs_with_the_headers_the_stack_gave_it(front, make_essay, url):
+    make_essay("fast")
+    full = front.get(url)
+    with mock.patch("django.core.handlers.base.BaseHandler.get_response", side_effect=AssertionError(DJANGO_RAN)):
+        fast = front.get(url)
+    assert (full["X-Folio-Cache"], fast["X-Folio-Cache"]) == ("miss", "hit")
+    assert fast.content == full.content
+    assert page_headers(fast) == page_headers(full)
+    for policy in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy", "Vary"):
+        assert fast[policy], policy
+    assert int(fast["Content-Length"]) == len(fast.content)
+
+
+@pytest.fixture
+def access_log(caplog) -> Iterator[pytest.LogCaptureFixture]:
+    """Access lines with the request context the real handlers add (the "apps" logger does not propagate)."""
+    logger = logging.getLogger("apps.core.requests")
+    context = RequestContextFilter()
+    caplog.handler.addFilter(context)
+    logger.addHandler(caplog.handler)
+    caplog.handler.setLevel(logging.INFO)
+    try:
+        yield caplog
+    finally:
+        logger.removeHandler(caplog.handler)
+        caplog.handler.removeFilter(context)
+
+
+def test_each_hit_has_its_own_request_id_and_access_line(front, make_essay, access_log):
+    make_essay("fast")
+    front.get("/essays/fast/")
+    access_log.clear()
+
+    first, second = front.get("/essays/fast/"), front.get("/essays/fast/", headers={"X-Request-ID": "nginx-id.42"})
+
+    assert first["X-Folio-Cache"] == second["X-Folio-Cache"] == "hit"
+    assert first["X-Request-ID"] != second["X-Request-ID"]
+    assert second["X-Request-ID"] == "nginx-id.42"
+    # By id: a record can reach caplog twice, through this logger's handler and through the root.
+    records = {id(r): r for r in access_log.records if r.name == "apps.core.requests"}.values()
+    lines = [(r.getMessage(), r.request_id, r.status) for r in records]
+    assert lines == [
+        ("GET /essays/fast/ 200", first["X-Request-ID"], 200),
+        ("GET /essays/fast/ 200", "nginx-id.42", 200),
+    ]
+
+
+class AddsReaderHeaders:
+    """Stands for any middleware that puts something per reader on a response."""
+
+    kind = "header"
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        marker = uuid.uuid4().hex
+        if self.kind == "header":
+            response["X-Reader"] = marker
+        elif self.kind == "cookie":
+            response.set_cookie("reader", marker)
+        else:
+            response["Content-Security-Policy"] = f"script-src 'self' 'nonce-{marker}'"
+        return response
+
+
+@pytest.mark.parametrize("kind", ["header", "cookie", "nonce"])
+def test_nothing_of_the_first_reader_is_replayed(front, make_essay, settings, monkeypatch, kind):
+    monkeypatch.setattr(AddsReaderHeaders, "kind", kind)
+    settings.MIDDLEWARE = [f"{__name__}.AddsReaderHeaders", *settings.MIDDLEWARE]
+    make_essay("fast")
+    first = front.get("/essays/fast/")
+
+    second = front.get("/essays/fast/")
+
+    if kind == "header":  # stored, without the header that was the first reader's
+        assert second["X-Folio-Cache"] == "hit"
+        assert "X-Reader" in first
+        assert second.headers.get("X-Reader") != first["X-Reader"]
+    else:  # a cookie or a nonce makes the whole response the first reader's: not stored at all
+        assert second["X-Folio-Cache"] == "miss"
+
+
+def test_a_reader_with_a_session_is_never_answered_by_the_front(front, make_essay, admin_user):
+    essay = make_essay("fast", title="Cached title")
+    front.get("/essays/fast/")
+    type(essay).objects.filter(pk=essay.pk).update(title="Fresh title")  # bypasses the signals on purpose
+    assert b"Cached title" in front.get("/essays/fast/").content
+
+    front.force_login(admin_user)
+    response = front.get("/essays/fast/")
+
+    assert response["X-Folio-Cache"] == "bypass"
+    assert b"Fresh title" in response.content
+
+
+def test_a_page_stored_for_one_host_is_not_served_for_another_and_a_bad_host_reaches_django(front, make_essay):
+    make_essay("fast")
+    front.get("/essays/fast/", headers={"Host": "localhost"})
+
+    assert front.get("/essays/fast/", headers={"Host": "localhost"})["X-Folio-Cache"] == "hit"
+    assert front.get("/essays/fast/", headers={"Host": "127.0.0.1"})["X-Folio-Cache"] == "miss"
+    assert front.get("/essays/fast/", headers={"Host": "evil.example"}).status_code == 400
+
+
+@pytest.mark.parametrize("url", ["/robots.txt", "/sitemap.xml", "/health/live", "/essays/fast/preview/", "/nope/"])
+def test_paths_that_are_not_cached_pages_never_touch_the_cache(front, make_essay, url):
+    make_essay("fast")
+    with mock.patch.object(page_cache, "lookup", side_effect=AssertionError("looked up")) as lookup:
+        response = front.get(url)
+    assert response.status_code in (200, 302, 404)
+    lookup.assert_not_called()
+
+
+@pytest.mark.parametrize("method", ["head", "post", "options"])
+def test_only_gets_are_answered_by_the_front(front, make_essay, method):
+    make_essay("fast")
+    front.get("/essays/fast/")
+    response = getattr(front, method)("/essays/fast/")
+    assert response.get("X-Folio-Cache") != "hit"

@@ -218,3 +218,12 @@ def test_tls_1_2_still_works_with_a_forward_secret_aead_cipher(stack):
         assert tls.version() == "TLSv1.2"
         name, _, _ = tls.cipher()
         assert name.startswith("ECDHE-") and ("GCM" in name or "CHACHA20" in name), name
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_large_post_refused_before_django_reads_it_gets_djangos_answer_not_a_502(stack, attempt):
+    # No Referer over HTTPS: Django's CSRF check answers 403 without reading a byte of the body. Gunicorn closing
+    # a connection with unread input could turn that into nginx's 502; a few attempts, since it would be a race.
+    response = stack.https("/", method="POST", body=b"x" * (19 * 1024 * 1024))  # under the 20 MB limit
+    assert response.status == 403, response.body[:300]
+    assert HTTPS_ONLY_CSRF_TEXT in response.text

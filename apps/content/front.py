@@ -24,6 +24,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIRequest
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpResponse
 from django.http.cookie import parse_cookie
 from django.urls import Resolver404, resolve
@@ -66,6 +68,13 @@ def serves_cached_pages(path_info: str) -> bool:
         return getattr(resolve(path_info).func, "folio_page_cache", False)
     except Resolver404:
         return False
+
+
+@receiver(setting_changed)
+def _forget_routes(*, setting: str, **kwargs: Any) -> None:
+    # Only tests change settings at run time; a test with its own URLconf must not see the previous one's routes.
+    if setting == "ROOT_URLCONF":
+        serves_cached_pages.cache_clear()
 
 
 def _page_name(environ: dict[str, Any]) -> tuple[str, str] | None:

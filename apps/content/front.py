@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import DisallowedHost
+from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.wsgi import WSGIRequest
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -87,13 +87,15 @@ def _page_name(environ: dict[str, Any]) -> tuple[str, str] | None:
     request = WSGIRequest(environ)
     if not serves_cached_pages(request.path_info):
         return None
-    variant = cache.page_variant(request)
-    if variant is None:
-        return None
     try:
+        variant = cache.page_variant(request)
+        if variant is None:
+            return None
         return request.path, cache.page_key(request, f"{request.path}|{variant}")
-    except DisallowedHost:
-        return None  # Django answers it (400) and logs it, as for any other request
+    except SuspiciousOperation:
+        # A Host not in ALLOWED_HOSTS, a query string with too many fields: Django answers (400) and logs it,
+        # as it does for any other request.
+        return None
 
 
 def storable_headers(headers: Headers) -> tuple[tuple[str, str], ...] | None:

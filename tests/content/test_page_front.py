@@ -137,6 +137,15 @@ def test_a_page_stored_for_one_host_is_not_served_for_another_and_a_bad_host_rea
     assert front.get("/essays/fast/", headers={"Host": "evil.example"}).status_code == 400
 
 
+@pytest.mark.parametrize(("url", "status"), [("/", 400), ("/essays/fast/", 200)])
+def test_a_query_string_with_too_many_fields_gets_djangos_answer_not_a_crash(front, make_essay, settings, url, status):
+    # The list reads `page` from the query, so Django refuses it (400); the essay never parses it.
+    make_essay("fast")
+    front.get(url)
+    fields = "&".join(f"f{number}=1" for number in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    assert front.get(f"{url}?{fields}").status_code == status
+
+
 @pytest.mark.parametrize("url", ["/robots.txt", "/sitemap.xml", "/health/live", "/essays/fast/preview/", "/nope/"])
 def test_paths_that_are_not_cached_pages_never_touch_the_cache(front, make_essay, url):
     make_essay("fast")

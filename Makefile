@@ -6,6 +6,8 @@ UV_VERSION := 0.13.9
 INSTALLED := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 PYTEST := $(BIN)/python -m pytest
+# Where `make run` serves; tests/foundation/test_make_run.py moves it to a free port.
+RUN_ADDRESS ?= 127.0.0.1:8000
 
 .PHONY: install run test lint format lock
 
@@ -23,7 +25,7 @@ install: $(INSTALLED)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver $(RUN_ADDRESS)
 
 # Two passes: every tier but postgres on SQLite, then the postgres tier against TEST_DATABASE_URL. The first
 # pass drops TEST_DATABASE_URL: `make test TEST_DATABASE_URL=…` exports it, and test settings would pick it up.

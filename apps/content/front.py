@@ -119,23 +119,19 @@ class PageCacheFront:
         if page is None:
             return self.app(environ, start_response)
         path, name = page
-        try:
-            _, entry = cache.lookup(name, timezone.now().timestamp())
-        except cache.CacheUnavailable:
-            return self.app(environ, start_response)
-        if entry is not None and entry.headers is not None:
-            return self._hit(environ, path, entry, start_response, started)
-        return self._render_and_store(environ, start_response)
-
-    @staticmethod
-    def _hit(
-        environ: dict[str, Any], path: str, entry: cache.Entry, start_response: Callable[..., Any], started: float
-    ) -> list[bytes]:
-        rid = request_id.accept_or_make(environ.get(request_id.META_KEY))
-        start_response("200 OK", [*entry.headers, (cache.HEADER, "hit"), (request_id.HEADER, rid)])
+        # The request's id from here on: the cache's own warnings carry it too, and RequestIdMiddleware, finding
+        # a well-formed id in the environ, keeps it for a page Django renders.
+        rid = environ[request_id.META_KEY] = request_id.accept_or_make(environ.get(request_id.META_KEY))
         with request_id.request_scope(rid, path):
-            request_id.log_access("GET", path, 200, started)
-        return [entry.content]
+            try:
+                _, entry = cache.lookup(name, timezone.now().timestamp())
+            except cache.CacheUnavailable:
+                return self.app(environ, start_response)
+            if entry is not None and entry.headers is not None:
+                start_response("200 OK", [*entry.headers, (cache.HEADER, "hit"), (request_id.HEADER, rid)])
+                request_id.log_access("GET", path, 200, started)
+                return [entry.content]
+            return self._render_and_store(environ, start_response)
 
     def _render_and_store(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         environ[cache.FRONT_KEY] = True

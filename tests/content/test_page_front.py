@@ -14,6 +14,7 @@ from apps.content import cache as page_cache
 from apps.content.front import PAGE_HEADERS
 from apps.core.logging import RequestContextFilter
 from tests.content.front_client import FrontClient
+from tests.services.availability import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +77,33 @@ def test_each_hit_has_its_own_request_id_and_access_line(front, make_essay, acce
         ("GET /essays/fast/ 200", first["X-Request-ID"], 200),
         ("GET /essays/fast/ 200", "nginx-id.42", 200),
     ]
+
+
+def test_a_cache_warning_and_the_rendered_page_carry_the_request_id_of_their_request(
+    front, make_essay, settings, monkeypatch, access_log
+):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens: the cache is down
+        }
+    }
+    make_essay("fast")
+    monkeypatch.setattr(page_cache, "_skip_until", 0.0)  # the save's own warning started a quiet spell
+    access_log.clear()
+    logging.getLogger("apps.content.cache").addHandler(access_log.handler)
+    try:
+        response = front.get("/essays/fast/", headers={"X-Request-ID": "nginx-id.7"})
+    finally:
+        logging.getLogger("apps.content.cache").removeHandler(access_log.handler)
+
+    assert response.status_code == 200
+    assert response["X-Folio-Cache"] == "unavailable"
+    assert response["X-Request-ID"] == "nginx-id.7"
+    records = {id(r): r for r in access_log.records}.values()
+    warning = next(r for r in records if "page cache unavailable" in r.getMessage())
+    access = next(r for r in records if r.name == "apps.core.requests")
+    assert (warning.request_id, access.request_id) == ("nginx-id.7", "nginx-id.7")
 
 
 class AddsReaderHeaders:

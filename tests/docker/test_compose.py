@@ -119,6 +119,16 @@ def test_web_loads_production_settings_with_requests_through_pgbouncer_behind_th
     )
 
 
+def test_worker_loads_production_settings_from_what_compose_passes_and_queries_through_pgbouncer():
+    # A variable production requires but compose forgot would stop this load with the variable's name.
+    seen = settings_seen_by(
+        "worker",
+        "settings.SETTINGS_MODULE, settings.DATABASES['default']['HOST'], "
+        "settings.DATABASES['default']['CONN_MAX_AGE'], settings.DATABASES['default']['DISABLE_SERVER_SIDE_CURSORS']",
+    )
+    assert seen == "('config.settings.production', 'pgbouncer', 0, True)"
+
+
 def test_migrate_reaches_postgres_directly_not_through_the_transaction_pooler():
     # apps/core/management/commands/migrate.py swaps MIGRATION_DATABASE (from DATABASE_DIRECT_URL) in for default.
     seen = settings_seen_by("migrate", "settings.MIGRATION_DATABASE['HOST'], settings.MIGRATION_DATABASE['PORT']")

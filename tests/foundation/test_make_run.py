@@ -1,0 +1,59 @@
+"""The README's first set-up command, `make run`: migrations, the demo essays and a development server on SQLite."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT, clean_env
+from tests.services.availability import free_port
+
+START_TIMEOUT = 90.0
+
+
+def get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - a loopback URL built here
+        return response.status, response.read().decode()
+
+
+def test_make_run_serves_the_demo_essays_on_sqlite(tmp_path: Path):
+    make = shutil.which("make")
+    if make is None:
+        pytest.fail("make is not installed; the README's set-up commands need it")
+    address = f"127.0.0.1:{free_port()}"
+    # A SQLite file of the test's own: the developer's db.sqlite3 is left alone. Development settings, no .env.
+    env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    with (tmp_path / "run.log").open("w") as log:
+        server = subprocess.Popen(
+            [make, "--no-print-directory", "run", f"RUN_ADDRESS={address}"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # runserver's autoreloader forks; the whole group is stopped below
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                status, page = get(f"http://{address}/")
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"make run did not serve {address}:\n{(tmp_path / 'run.log').read_text()}")
+                time.sleep(0.5)
+        assert status == 200
+        assert len(set(re.findall(r'href="(/essays/[^"/]+/)"', page))) == 10  # the first page of the dozen
+        assert get(f"http://{address}/feed/")[0] == 200
+        assert "12 created" in (tmp_path / "run.log").read_text()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from datetime import datetime
 
 import pytest
@@ -119,7 +120,7 @@ def test_a_request_id_from_nginx_comes_back_and_is_on_the_json_log_line(https_si
     # A cached page is answered in front of Django (apps/content/front.py), and each Gunicorn worker has its own
     # local-memory cache: ask until one answers from it (bounded).
     for attempt in range(60):
-        request_id = f"nginx-8f3a.{attempt}_b"
+        request_id = f"nginx-{secrets.token_hex(4)}.{attempt}_b"  # nowhere else in this server's log
         reply = fetch(https_site, path, headers={**headers, "X-Request-ID": request_id})
         if not cached or reply.headers["X-Folio-Cache"] == "hit":
             break

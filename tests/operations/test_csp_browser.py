@@ -68,6 +68,9 @@ def test_reader_pages_raise_no_csp_violation(site, visitor, artifacts_dir):
     page.wait_for_load_state("load")
     assert page.url.startswith(site.url("/essays/"))
     assert violations(page, problems) == []
+    page.goto(site.url("/?page=2"))  # the demo's dozen essays make two pages
+    assert page.locator("main a[href^='/essays/']").count() > 0
+    assert violations(page, problems) == []
     page.goto(site.url("/essays/no-such-essay/"))
     assert violations(page, problems) == []
     page.screenshot(path=artifacts_dir / "csp-essay-404.png", full_page=True)
@@ -91,3 +94,8 @@ def test_admin_pages_raise_no_csp_violation(site, visitor, artifacts_dir):
     page.goto(site.url(f"/{ADMIN_URL}content/essay/"))
     assert violations(page, problems) == []
     page.screenshot(path=artifacts_dir / "csp-admin-essays.png", full_page=True)
+    # The staff preview, reached from the admin's list as an editor would.
+    slug = page.locator("a[href$='/preview/']").first.get_attribute("href")
+    preview = page.goto(site.url(slug))
+    assert preview.status == 200
+    assert violations(page, problems) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -52,13 +53,21 @@ def make_essay(author) -> Callable[..., Essay]:
     return make
 
 
-@pytest.fixture
-def cache_log(caplog) -> Iterator[pytest.LogCaptureFixture]:
-    """Warnings of the page cache. The "apps" logger does not propagate to the root, where caplog listens."""
-    logger = logging.getLogger("apps.content.cache")
-    logger.addHandler(caplog.handler)
-    caplog.handler.setLevel(logging.WARNING)
+@contextlib.contextmanager
+def capturing(caplog: pytest.LogCaptureFixture, *loggers: str, level: int) -> Iterator[pytest.LogCaptureFixture]:
+    """caplog, fed by `loggers` at `level`: the "apps" loggers do not propagate to the root, where caplog listens."""
+    for name in loggers:
+        logging.getLogger(name).addHandler(caplog.handler)
+    caplog.handler.setLevel(level)
     try:
         yield caplog
     finally:
-        logger.removeHandler(caplog.handler)
+        for name in loggers:
+            logging.getLogger(name).removeHandler(caplog.handler)
+
+
+@pytest.fixture
+def cache_log(caplog) -> Iterator[pytest.LogCaptureFixture]:
+    """Warnings of the page cache."""
+    with capturing(caplog, "apps.content.cache", level=logging.WARNING) as captured:
+        yield captured

@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from apps.content import cache as page_cache
 from apps.content.front import PAGE_HEADERS
 from apps.core.logging import RequestContextFilter
+from tests.content.conftest import capturing
 from tests.content.front_client import FrontClient
 from tests.services.availability import free_port
 
@@ -47,16 +48,13 @@ def test_a_stored_page_is_answered_before_django_runs_with_the_headers_the_stack
 
 @pytest.fixture
 def access_log(caplog) -> Iterator[pytest.LogCaptureFixture]:
-    """Access lines with the request context the real handlers add (the "apps" logger does not propagate)."""
-    logger = logging.getLogger("apps.core.requests")
+    """Access lines and the page cache's warnings, with the request context the real handlers add."""
     context = RequestContextFilter()
     caplog.handler.addFilter(context)
-    logger.addHandler(caplog.handler)
-    caplog.handler.setLevel(logging.INFO)
     try:
-        yield caplog
+        with capturing(caplog, "apps.core.requests", "apps.content.cache", level=logging.INFO) as captured:
+            yield captured
     finally:
-        logger.removeHandler(caplog.handler)
         caplog.handler.removeFilter(context)
 
 
@@ -91,11 +89,7 @@ def test_a_cache_warning_and_the_rendered_page_carry_the_request_id_of_their_req
     make_essay("fast")
     monkeypatch.setattr(page_cache, "_skip_until", 0.0)  # the save's own warning started a quiet spell
     access_log.clear()
-    logging.getLogger("apps.content.cache").addHandler(access_log.handler)
-    try:
-        response = front.get("/essays/fast/", headers={"X-Request-ID": "nginx-id.7"})
-    finally:
-        logging.getLogger("apps.content.cache").removeHandler(access_log.handler)
+    response = front.get("/essays/fast/", headers={"X-Request-ID": "nginx-id.7"})
 
     assert response.status_code == 200
     assert response["X-Folio-Cache"] == "unavailable"

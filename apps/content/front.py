@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
-from django.core.handlers.wsgi import WSGIRequest
+from django.core.handlers.wsgi import WSGIRequest, get_path_info
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpResponse
@@ -79,14 +79,13 @@ def _forget_routes(*, setting: str, **kwargs: Any) -> None:
 
 def _page_name(environ: dict[str, Any]) -> tuple[str, str] | None:
     """The request's path and the cache name its view stores the page under; None when the front stays out."""
-    if environ.get("REQUEST_METHOD") != "GET":
+    # Routed first, from the path alone: a static file or a probe costs one remembered lookup, no request object.
+    if environ.get("REQUEST_METHOD") != "GET" or not serves_cached_pages(get_path_info(environ) or "/"):
         return None
     cookies = environ.get("HTTP_COOKIE")
     if cookies and settings.SESSION_COOKIE_NAME in parse_cookie(cookies):
         return None
     request = WSGIRequest(environ)
-    if not serves_cached_pages(request.path_info):
-        return None
     try:
         variant = cache.page_variant(request)
         if variant is None:

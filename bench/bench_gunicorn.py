@@ -100,23 +100,21 @@ def wrk(url: str, seconds: int) -> Run:
     if wrk_path is None:
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
     headers = [argument for name, value in PROXY_HEADERS.items() for argument in ("-H", f"{name}: {value}")]
-    for attempt in range(2):
-        result = subprocess.run(
-            [wrk_path, "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", *headers, url],
-            capture_output=True,
-            text=True,
-            timeout=seconds + 60,
-            check=True,
-        )
-        run = parse_wrk(result.stdout)
-        if run.bad_responses or (run.timeouts and attempt == 1):
-            failed = run.bad_responses + run.timeouts
-            raise RuntimeError(f"{url}: {failed} failed or timed-out responses under load:\n{result.stdout}")
-        if not run.timeouts:
-            run.retried = attempt == 1
-            return run
+    command = [wrk_path, "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", *headers, url]
+
+    def load() -> tuple[Run, str]:
+        output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+        return parse_wrk(output), output
+
+    run, output = load()
+    if run.timeouts and not run.bad_responses:
         print(f"{url}: {run.timeouts} requests timed out (> 2 s); running the round again", file=sys.stderr)
-    raise AssertionError("unreachable")
+        run, output = load()
+        run.retried = True
+    if run.bad_responses or run.timeouts:
+        failed = run.bad_responses + run.timeouts
+        raise RuntimeError(f"{url}: {failed} failed or timed-out responses under load:\n{output}")
+    return run
 
 
 @contextlib.contextmanager

@@ -33,6 +33,13 @@ test: install
 	env -u TEST_DATABASE_URL $(PYTEST) -m "not postgres" $(PYTEST_ARGS)
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PYTEST) -m postgres $(PYTEST_ARGS)
 
+# The services and browser tiers under a CPU and disk load from stress-ng (.ci/under-load): a test that fails here
+# would fail at random on a busy CI machine. `make test-under-load RUNS=5`.
+.PHONY: test-under-load
+RUNS ?= 1
+test-under-load: install
+	RUNS=$(RUNS) PYTEST="$(PYTEST)" TEST_DATABASE_URL=$(TEST_DATABASE_URL) PYTEST_ARGS="$(PYTEST_ARGS)" bash .ci/under-load
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

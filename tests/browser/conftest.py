@@ -47,11 +47,32 @@ def browser():
             browser.close()
 
 
+# Chromium's word for a request the page itself gave up on. A new navigation gives up on every load still in
+# flight for the document it replaces (a favicon the test's next `page.goto` cut off); that is not a problem of the
+# site. The same error on a request of the *current* document is (a stylesheet cut off, say), so it still counts.
+ABORTED = "net::ERR_ABORTED"
+
+
 @dataclass
 class Problems:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
+    # How many main-frame navigations have started, and the count each request was issued under: a request
+    # issued before the latest navigation belongs to a document the page has already left.
+    navigations: int = 0
+    issued_under: dict[object, int] = field(default_factory=dict)
+
+    def request_started(self, request, main_frame) -> None:
+        if request.is_navigation_request() and request.frame == main_frame:
+            self.navigations += 1
+        self.issued_under[request] = self.navigations
+
+    def request_failed(self, request) -> None:
+        superseded = self.issued_under.pop(request, self.navigations) < self.navigations
+        if request.failure == ABORTED and superseded and not request.is_navigation_request():
+            return
+        self.failed_requests.append(f"0 {request.url} {request.failure}")
 
     def all(self, *, allow_status: frozenset[int] = frozenset()) -> list[str]:
         failed = [entry for entry in self.failed_requests if int(entry.split()[0]) not in allow_status]
@@ -76,8 +97,10 @@ def open_page(browser, **context_options):
         if response.status >= 400:
             problems.failed_requests.append(f"{response.status} {response.url}")
 
+    page.on("request", lambda request: problems.request_started(request, page.main_frame))
+    page.on("requestfinished", lambda request: problems.issued_under.pop(request, None))
     page.on("response", record_failure)
-    page.on("requestfailed", lambda request: problems.failed_requests.append(f"0 {request.url} {request.failure}"))
+    page.on("requestfailed", problems.request_failed)
     return context, page, problems
 
 

@@ -39,8 +39,13 @@ def production_env(**overrides: str) -> dict[str, str]:
     )
 
 
+# How long a project command may take before a test calls it hung. A guard, not a bound: on a loaded 2-core CI
+# machine a bare `django.setup()` in a fresh interpreter has taken over 60 s.
+HUNG_AFTER = 600.0
+
+
 def run_in_project(
-    command: list[str], *, env: dict[str, str], timeout: float = 120, stdin: str | None = None
+    command: list[str], *, env: dict[str, str], timeout: float = HUNG_AFTER, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run a command from the project root, as a deploy step would: output captured as text, status returned."""
     return subprocess.run(
@@ -48,10 +53,10 @@ def run_in_project(
     )
 
 
-def manage(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def manage(*args: str, env: dict[str, str], timeout: float = HUNG_AFTER) -> subprocess.CompletedProcess[str]:
     return run_in_project([PYTHON, str(ROOT / "manage.py"), *args], env=env, timeout=timeout)
 
 
-def run_python(code: str, *, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_python(code: str, *, env: dict[str, str], timeout: float = HUNG_AFTER) -> subprocess.CompletedProcess[str]:
     """`python -c code` from the project root: a fresh interpreter, as a platform's runtime starts one."""
     return run_in_project([PYTHON, "-c", code], env=env, timeout=timeout)

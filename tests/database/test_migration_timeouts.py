@@ -39,7 +39,7 @@ def test_a_migration_queued_behind_an_open_transaction_fails_fast_and_succeeds_o
         # A report reading essays in one long transaction: its ACCESS SHARE lock lasts until it ends.
         reader.execute("SELECT count(*) FROM content_essay").fetchone()
 
-        blocked = manage("migrate", "content", "0004", "--noinput", env=env, timeout=60)
+        blocked = manage("migrate", "content", "0004", "--noinput", env=env)
 
         assert blocked.returncode != 0
         assert "canceling statement due to lock timeout" in blocked.stderr
@@ -68,7 +68,7 @@ def test_a_statement_running_past_the_statement_timeout_is_cancelled(server, mak
             """
         )
 
-    slow = manage("migrate", "content", "0005", "--noinput", env={**env, "DB_STATEMENT_TIMEOUT": "1"}, timeout=60)
+    slow = manage("migrate", "content", "0005", "--noinput", env={**env, "DB_STATEMENT_TIMEOUT": "1"})
 
     assert slow.returncode != 0
     assert "canceling statement due to statement timeout" in slow.stderr

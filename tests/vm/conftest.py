@@ -198,9 +198,7 @@ def site(tmp_path_factory, database_url) -> Site:
 
 def render_nginx(site: Site, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     """The operator's command: `manage.py render_deploy nginx`, with the production environment loaded."""
-    return manage(
-        "render_deploy", "nginx", "--domain", DOMAIN, "--output-dir", str(out), *extra, env=site.env, timeout=120
-    )
+    return manage("render_deploy", "nginx", "--domain", DOMAIN, "--output-dir", str(out), *extra, env=site.env)
 
 
 @pytest.fixture(scope="package")

@@ -11,7 +11,7 @@ from django.test import Client, override_settings
 from django.urls import path
 
 from apps.core import health
-from apps.core.errors import handler500  # noqa: F401 - this module is also a URLconf: Django looks it up
+from apps.core.http.errors import handler500  # noqa: F401 - this module is also a URLconf: Django looks it up
 
 pytestmark = pytest.mark.django_db
 

@@ -64,7 +64,7 @@ MIDDLEWARE = [
     # First: the request id is set before anything below can log (apps/core/http/request_id.py).
     "apps.core.http.request_id.RequestIdMiddleware",
     # Before SecurityMiddleware and the host check: probes get the real answer over plain HTTP, any Host.
-    "apps.core.health.HealthCheckMiddleware",
+    "apps.core.health.views.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # WhiteNoise right after SecurityMiddleware, so static files skip everything below.
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -296,7 +296,7 @@ def database_findings() -> tuple[list[Finding], list[Finding]]:
 
 def lint_findings() -> list[Finding]:
     try:
-        from apps.core.migration_lint import folio_app_labels, lint_migrations
+        from apps.core.dbops.migration_lint import folio_app_labels, lint_migrations
     except ImportError:
         return []
     try:

@@ -1,14 +1,13 @@
 """The database itself: it answers (folio.E041), has no unapplied migration (E042), its migrations pass the
 linter (E043).
 
-Django runs a check that touches a database only when the run names one (`check --deploy --database default`;
-preflight always does): `manage.py migrate` and every other command leave these alone.
+Only a run that names its target (preflight) reports them: `manage.py migrate`, `check --deploy` and every other
+command leave the database alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
 
@@ -20,10 +19,6 @@ from .targets import current_run
 class DatabaseState:
     error: str | None  # why the database did not answer; None when it did
     unapplied: list[str] = field(default_factory=list)  # "app_label.name", in the order migrate would apply them
-
-
-def asked(databases: list[str] | None = None, **kwargs: Any) -> tuple | None:
-    return () if databases and DEFAULT_DB_ALIAS in databases else None
 
 
 def database_state() -> DatabaseState:
@@ -54,7 +49,6 @@ def _probe() -> DatabaseState:
 @rule(
     "folio.E041",
     hint="Check DATABASE_URL, the network path and credentials; migrations could not be checked.",
-    reads=asked,
 )
 def database_silent() -> str | None:
     error = database_state().error
@@ -64,7 +58,6 @@ def database_silent() -> str | None:
 @rule(
     "folio.E042",
     hint="Run `manage.py migrate` (the release step) before the new code serves traffic.",
-    reads=asked,
 )
 def unapplied_migrations() -> str | None:
     unapplied = database_state().unapplied
@@ -75,7 +68,6 @@ def unapplied_migrations() -> str | None:
     "folio.E043",
     hint="Split it (expand, backfill, contract) or mark it safe with django_migration_linter's IgnoreMigration and "
     "say why.",
-    reads=asked,
 )
 def unsafe_migrations() -> list[str]:
     from apps.core.dbops.migration_lint import folio_app_labels, lint_migrations, linter_available

@@ -1,7 +1,8 @@
 """A rule is a function that finds one problem; `rule` registers it as the Django system check for one id.
 
-The function returns the message (or several, or None when all is well); the id's level, topic, targets and
-deploy flag come from ids.CHECK_IDS, so a rule cannot report an id it was not given, nor be tagged otherwise.
+The function returns the message (or several, or None when all is well); the id's level, topic, targets and the
+runs that report it come from ids.CHECK_IDS, so a rule cannot report an id it was not given, nor be tagged
+otherwise.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import Any
 
 from django.core.checks import Error, Warning, register
 
-from .ids import CHECK_IDS
+from .ids import ALWAYS, CHECK_IDS, PREFLIGHT
+from .targets import current_run
 
 Found = str | Iterable[str] | None
 
@@ -21,12 +23,9 @@ def no_inputs(**kwargs: Any) -> tuple:
 
 
 class Rule:
-    """The registered check for one id. `reads` turns Django's keyword arguments into the function's arguments,
-    or None when the run did not ask (the database probes without `databases`)."""
+    """The registered check for one id. `reads` turns Django's keyword arguments into the function's arguments."""
 
-    def __init__(
-        self, check_id: str, find: Callable[..., Found], *, hint: str, reads: Callable[..., tuple | None]
-    ) -> None:
+    def __init__(self, check_id: str, find: Callable[..., Found], *, hint: str, reads: Callable[..., tuple]) -> None:
         self.id = check_id
         self.entry = CHECK_IDS[check_id]
         self.find = find
@@ -40,20 +39,21 @@ class Rule:
         return [kind(text, hint=self.hint, id=self.id) for text in texts]
 
     def __call__(self, app_configs: Any = None, **kwargs: Any) -> list[Error | Warning]:
-        args = self.reads(**kwargs)
-        return [] if args is None else self.messages(*args)
+        if self.entry.runs == PREFLIGHT and current_run() is None:
+            return []
+        return self.messages(*self.reads(**kwargs))
 
     def __repr__(self) -> str:
         return f"<Rule {self.id}: {self.find.__module__}.{self.find.__name__}>"
 
 
-def rule(check_id: str, *, hint: str, reads: Callable[..., tuple | None] = no_inputs) -> Callable[..., Rule]:
+def rule(check_id: str, *, hint: str, reads: Callable[..., tuple] = no_inputs) -> Callable[..., Rule]:
     """Register the decorated function as the system check reporting `check_id`."""
 
     def decorate(find: Callable[..., Found]) -> Rule:
         check = Rule(check_id, find, hint=hint, reads=reads)
         entry = check.entry
-        register(check, "folio", entry.topic, *entry.targets, deploy=entry.deploy)
+        register(check, "folio", entry.topic, *entry.targets, deploy=entry.runs != ALWAYS)
         return check
 
     return decorate

@@ -12,7 +12,6 @@ from pathlib import Path
 from django.conf import settings
 from django.core import checks
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS
 
 from apps.core.checks import targets
 from apps.core.checks.ids import CHECK_IDS, TARGETS
@@ -22,9 +21,7 @@ from apps.core.dbops.migration_lint import linter_available
 def findings(target: str) -> list[checks.CheckMessage]:
     """Each problem once, errors first, then by id."""
     with targets.checking_for(target):
-        messages = checks.run_checks(
-            tags=targets.preflight_tags(target), include_deployment_checks=True, databases=[DEFAULT_DB_ALIAS]
-        )
+        messages = checks.run_checks(tags=targets.preflight_tags(target), include_deployment_checks=True)
     found = [message for message in messages if not message.is_silenced() and message.level >= checks.WARNING]
     return sorted(found, key=lambda message: (-message.level, message.id or ""))
 

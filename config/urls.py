@@ -5,8 +5,8 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
-# A friendly 503 page when the database is unreachable, the 500 page otherwise (apps/core/errors.py).
-handler500 = "apps.core.errors.handler500"
+# A friendly 503 page when the database is unreachable, the 500 page otherwise (apps/core/http/errors.py).
+handler500 = "apps.core.http.errors.handler500"
 
 urlpatterns = [
     path("", include("apps.core.urls")),

@@ -31,7 +31,7 @@ from django.http.cookie import parse_cookie
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
-from apps.core import request_id
+from apps.core.http import request_id
 
 from . import cache
 

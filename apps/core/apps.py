@@ -7,11 +7,11 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        # Importing registers the system checks (folio.E0xx / W0xx).
-        from . import checks, operations_checks, serverless_checks  # noqa: F401
+        # Importing registers the system checks (their ids: apps/core/checks/ids.py).
+        from .checks import database, deploy, probes, security, serverless  # noqa: F401
 
-        # Imported only when asked for: sentry-sdk costs a serverless cold start real time (apps/core/sentry.py).
+        # Imported only when asked for: sentry-sdk costs a serverless cold start real time (http/sentry.py).
         if settings.SENTRY_DSN:
-            from . import sentry
+            from .http import sentry
 
             sentry.start()

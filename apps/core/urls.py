@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import cron, health
+from .health import views as health
+from .scheduling import cron
 
 app_name = "core"
 

@@ -61,17 +61,17 @@ LOCAL_APPS = [
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
-    # First: the request id is set before anything below can log (apps/core/request_id.py).
-    "apps.core.request_id.RequestIdMiddleware",
+    # First: the request id is set before anything below can log (apps/core/http/request_id.py).
+    "apps.core.http.request_id.RequestIdMiddleware",
     # Before SecurityMiddleware and the host check: probes get the real answer over plain HTTP, any Host.
-    "apps.core.health.HealthCheckMiddleware",
+    "apps.core.health.views.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # WhiteNoise right after SecurityMiddleware, so static files skip everything below.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # django-csp, with the policy built once per process (apps/core/csp.py).
-    "apps.core.csp.CSPMiddleware",
+    # django-csp, with the policy built once per process (apps/core/http/csp.py).
+    "apps.core.http.csp.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -221,8 +221,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        # Every line gets the id of the request it belongs to (apps/core/request_id.py), "-" outside one.
-        "request_context": {"()": "apps.core.logging.RequestContextFilter"},
+        # Every line gets the id of the request it belongs to (apps/core/http/request_id.py), "-" outside one.
+        "request_context": {"()": "apps.core.http.logging.RequestContextFilter"},
     },
     "formatters": {
         # A handler added without the filter still formats: request_id then defaults to "-".
@@ -232,7 +232,7 @@ LOGGING = {
             "style": "{",
             "defaults": {"request_id": "-"},
         },
-        "json": {"()": "apps.core.logging.JsonFormatter"},
+        "json": {"()": "apps.core.http.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_context"]},
@@ -291,7 +291,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # ERROR REPORTING
-# Sentry is imported and started only when SENTRY_DSN is set (apps/core/sentry.py): a lean cold start otherwise.
+# Sentry is imported and started only when SENTRY_DSN is set (apps/core/http/sentry.py): a lean cold start otherwise.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 # The release events are tagged with: SENTRY_RELEASE, else the commit Vercel deploys; else sentry-sdk's own guess.
 SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="") or env.str("VERCEL_GIT_COMMIT_SHA", default="")

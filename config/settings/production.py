@@ -65,7 +65,7 @@ if BEHIND_PROXY:
 
 # SECURITY
 # HTTPS only. Load balancers and orchestrators still reach /health/* over plain HTTP with any Host:
-# apps.core.health.HealthCheckMiddleware answers those before SecurityMiddleware and the ALLOWED_HOSTS check.
+# apps.core.health.views.HealthCheckMiddleware answers those before SecurityMiddleware and the ALLOWED_HOSTS check.
 SECURE_SSL_REDIRECT = HTTPS_REDIRECT
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True

@@ -12,7 +12,7 @@ from django.http import HttpResponse
 
 from apps.content import cache as page_cache
 from apps.content.front import PAGE_HEADERS
-from apps.core.logging import RequestContextFilter
+from apps.core.http.logging import RequestContextFilter
 from tests.content.conftest import capturing
 from tests.content.front_client import FrontClient
 from tests.services.availability import free_port

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.core.checks import database_problems
+from apps.core.checks.database import DatabaseSetup, database_problems, sqlite_in_production
 from config.database import database_entry
 from tests.helpers import manage, production_env
 
@@ -53,6 +53,14 @@ def test_e004_pgbouncer_with_prepared_statements():
 @pytest.mark.parametrize("module", ["config.settings.production", "config.settings.vercel"])
 def test_e005_sqlite_in_production_or_on_vercel(module):
     assert ids(module, default=database_entry("sqlite:///db.sqlite3", conn_max_age=0)) == {"folio.E005"}
+
+
+def test_e005_sqlite_is_refused_for_a_vercel_check_run_whatever_the_settings():
+    """preflight --target vercel under development settings: the one SQLite rule knows the target."""
+    setup = DatabaseSetup(
+        {"default": database_entry("sqlite:///db.sqlite3")}, "none", "config.settings.development", None, "vercel"
+    )
+    assert [problem.id for problem in sqlite_in_production.messages(setup)] == ["folio.E005"]
 
 
 def test_sqlite_in_development_is_fine():

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from apps.core.migration_lint import folio_app_labels, lint_migrations
+from apps.core.dbops.migration_lint import folio_app_labels, lint_migrations
 from tests.helpers import ROOT
 
 # sqlmigrate of a CONCURRENTLY migration refuses to run inside the test-case transaction.

@@ -386,7 +386,7 @@ def test_preflight_for_docker_passes_inside_the_image_with_what_compose_passes_t
 def test_the_worker_service_command_drains_a_task_enqueued_by_the_app(image):
     env = image.service_env("worker")
     shell = ["python", "manage.py", "shell", "-c"]
-    task = "from apps.core.tasks import clear_expired_sessions as task; "
+    task = "from apps.core.scheduling.tasks import clear_expired_sessions as task; "
     enqueued = image.run([*shell, task + "print(task.enqueue().id)"], env)
     assert enqueued.returncode == 0, enqueued.stderr
     task_id = enqueued.stdout.strip().splitlines()[-1]

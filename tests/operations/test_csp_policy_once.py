@@ -8,7 +8,7 @@ from csp.utils import build_policy
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from apps.core.csp import CSPMiddleware
+from apps.core.http.csp import CSPMiddleware
 
 pytestmark = pytest.mark.django_db
 

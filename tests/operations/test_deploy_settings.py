@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
-from apps.core.logging import JsonFormatter, RequestContextFilter
-from apps.core.request_id import RequestContext, accept_or_make, current
+from apps.core.http.logging import JsonFormatter, RequestContextFilter
+from apps.core.http.request_id import RequestContext, accept_or_make, current
 from tests.helpers import manage, production_env
 from tests.operations.conftest import ADMIN_URL
 

@@ -10,8 +10,8 @@ from django.db import OperationalError
 from django.test import Client, override_settings
 from django.urls import path
 
-from apps.core import health
-from apps.core.errors import handler500  # noqa: F401 - this module is also a URLconf: Django looks it up
+from apps.core.health import runner
+from apps.core.http.errors import handler500  # noqa: F401 - this module is also a URLconf: Django looks it up
 
 pytestmark = pytest.mark.django_db
 
@@ -66,19 +66,19 @@ def test_health_answers_are_never_cached(client, url):
     assert "no-store" in client.get(url)["Cache-Control"]
 
 
-def blocked_check(release: threading.Event) -> health.Check:
-    return health.Check("hung", lambda: release.wait(30), health.FAIL, "datastore")
+def blocked_check(release: threading.Event) -> runner.Check:
+    return runner.Check("hung", lambda: release.wait(30), runner.FAIL, "datastore")
 
 
 def test_a_check_that_does_not_answer_fails_at_the_deadline_and_is_not_stacked():
     release = threading.Event()
     hung = blocked_check(release)
     try:
-        (first,) = health.run_checks((hung,), timeout=0.2)
-        assert (first.status, first.output) == (health.FAIL, "timeout")
+        (first,) = runner.run_checks((hung,), timeout=0.2)
+        assert (first.status, first.output) == (runner.FAIL, "timeout")
         # The first thread is still waiting: the next probe fails at once instead of starting another.
-        (second,) = health.run_checks((hung,), timeout=0.2)
-        assert second.status == health.FAIL
+        (second,) = runner.run_checks((hung,), timeout=0.2)
+        assert second.status == runner.FAIL
         assert "still waiting" in second.output
     finally:
         release.set()
@@ -88,8 +88,8 @@ def test_a_warn_check_keeps_the_instance_ready():
     def broken() -> None:
         raise ConnectionError("redis://secret-host.internal:6379 refused")
 
-    results = health.run_checks((health.Check("cache", broken, health.WARN, "datastore"),), timeout=1)
-    assert health.overall(results) == health.WARN
+    results = runner.run_checks((runner.Check("cache", broken, runner.WARN, "datastore"),), timeout=1)
+    assert runner.overall(results) == runner.WARN
     # The body names the failure's kind only: no host names or credentials from the driver's message.
     assert results[0].output == "unavailable (ConnectionError)"
 

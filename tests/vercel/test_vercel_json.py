@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.urls import resolve
 
-from apps.core import cron
+from apps.core.scheduling import cron
 from tests.helpers import ROOT
 
 ZERO_CONFIG = ROOT / "vercel.json"

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from apps.core import deploy_render
+from apps.core.deploy import examples, nginx, systemd, templates
 from config.proxy import TrustedProxyHeaders
 from tests.helpers import ROOT, STRONG_SECRET, clean_env, manage, production_env, run_in_project, run_python
 from tests.services.availability import require_executable
@@ -19,7 +19,7 @@ from tests.services.nginx import check_config, write_main_conf
 from tests.vm.conftest import render_nginx
 
 # What the reference's example left for the reader to fill in; none of it may reach a rendered file.
-PLACEHOLDERS = ("{{", "{%", "yourdomain", "/path/to", deploy_render.MISSING)
+PLACEHOLDERS = ("{{", "{%", "yourdomain", "/path/to", templates.MISSING)
 
 
 def gunicorn_settings(**env: str) -> dict:
@@ -100,7 +100,7 @@ def test_production_trusts_x_forwarded_proto_only_when_behind_a_proxy():
 
 
 def test_committed_examples_are_what_the_templates_render():
-    for path, text in deploy_render.example_files().items():
+    for path, text in examples.example_files().items():
         assert path.read_text(encoding="utf-8") == text, (
             f"{path.relative_to(ROOT)} is stale: run render_deploy examples"
         )
@@ -133,7 +133,7 @@ def test_rendered_site_follows_gunicorn_conf_for_the_upstream_and_its_timeouts(t
 
 
 def test_every_location_that_adds_headers_includes_the_security_headers():
-    site = deploy_render.nginx_files(deploy_render.EXAMPLE_SITE)["folio.conf"]
+    site = nginx.nginx_files(examples.EXAMPLE_SITE)["folio.conf"]
     https_server = site.split("server {")[2]
     blocks = re.split(r"\n\s*location ", https_server)[1:]
     assert len(blocks) >= 5
@@ -143,15 +143,15 @@ def test_every_location_that_adds_headers_includes_the_security_headers():
 
 
 def test_render_refuses_a_site_without_hsts():
-    site = deploy_render.EXAMPLE_SITE
-    without = deploy_render.NginxSite(
+    site = examples.EXAMPLE_SITE
+    without = nginx.NginxSite(
         **{
             **site.__dict__,
             "security_headers": [h for h in site.security_headers if h[0] != "Strict-Transport-Security"],
         }
     )
-    with pytest.raises(deploy_render.RenderError, match="SECURE_HSTS_SECONDS"):
-        deploy_render.nginx_files(without)
+    with pytest.raises(templates.RenderError, match="SECURE_HSTS_SECONDS"):
+        nginx.nginx_files(without)
 
 
 @pytest.mark.services
@@ -205,6 +205,6 @@ def test_rendered_units_pass_systemd_analyze_verify(tmp_path):
 
 
 def test_systemd_web_unit_reloads_gunicorn_gracefully():
-    web = deploy_render.systemd_files(deploy_render.EXAMPLE_UNITS)["folio-web.service"]
+    web = systemd.systemd_files(examples.EXAMPLE_UNITS)["folio-web.service"]
     assert "ExecReload=/bin/kill -s HUP $MAINPID" in web
     assert "Type=notify" in web  # `systemctl start` returns once Gunicorn's workers are up

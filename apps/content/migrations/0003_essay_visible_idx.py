@@ -1,6 +1,6 @@
 from django.db import migrations, models
 
-from apps.core.migration_operations import AddIndexConcurrentlyOnPostgres
+from apps.core.dbops.migration_operations import AddIndexConcurrentlyOnPostgres
 
 
 class Migration(migrations.Migration):

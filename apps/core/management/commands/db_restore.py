@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.core import backups
+from apps.core.dbops import backups
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
-from apps.core.migration_lint import folio_app_labels, lint_migrations
+from apps.core.dbops.migration_lint import folio_app_labels, lint_migrations
 
 
 class Command(BaseCommand):

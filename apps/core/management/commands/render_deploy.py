@@ -12,7 +12,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.core import deploy_render
+from apps.core.deploy import examples, nginx, systemd
+from apps.core.deploy.templates import RenderError
 
 
 class Command(BaseCommand):
@@ -21,42 +22,50 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         targets = parser.add_subparsers(dest="target", required=True)
 
-        nginx = targets.add_parser("nginx", help="site file and snippets (folio.conf, snippets/*.conf)")
-        nginx.add_argument("--domain", required=True, help="the site's host name, e.g. folio.example.org")
-        nginx.add_argument("--alias", action="append", default=[], help="another name the site answers to")
-        nginx.add_argument("--static-root", type=Path, help="default: STATIC_ROOT")
-        nginx.add_argument("--media-root", type=Path, help="default: MEDIA_ROOT")
-        nginx.add_argument("--upstream", help="default: where gunicorn.conf.py binds (GUNICORN_BIND)")
-        nginx.add_argument("--certificate", type=Path, help="default: /etc/letsencrypt/live/DOMAIN/fullchain.pem")
-        nginx.add_argument("--certificate-key", type=Path, help="default: /etc/letsencrypt/live/DOMAIN/privkey.pem")
-        nginx.add_argument("--snippets-dir", type=Path, help="where the snippets go (default /etc/nginx/snippets)")
-        nginx.add_argument("--log-dir", type=Path, help="default /var/log/nginx")
-        nginx.add_argument("--acme-root", type=Path, help="certbot --webroot directory (default /var/www/html)")
-        nginx.add_argument("--listen-address", action="append", default=[], help="default: all IPv4 and IPv6")
-        nginx.add_argument("--http-port", type=int)
-        nginx.add_argument("--https-port", type=int)
-        nginx.add_argument("--output-dir", type=Path, help="write the files here instead of printing the site")
+        nginx_parser = targets.add_parser("nginx", help="site file and snippets (folio.conf, snippets/*.conf)")
+        nginx_parser.add_argument("--domain", required=True, help="the site's host name, e.g. folio.example.org")
+        nginx_parser.add_argument("--alias", action="append", default=[], help="another name the site answers to")
+        nginx_parser.add_argument("--static-root", type=Path, help="default: STATIC_ROOT")
+        nginx_parser.add_argument("--media-root", type=Path, help="default: MEDIA_ROOT")
+        nginx_parser.add_argument("--upstream", help="default: where gunicorn.conf.py binds (GUNICORN_BIND)")
+        nginx_parser.add_argument(
+            "--certificate", type=Path, help="default: /etc/letsencrypt/live/DOMAIN/fullchain.pem"
+        )
+        nginx_parser.add_argument(
+            "--certificate-key", type=Path, help="default: /etc/letsencrypt/live/DOMAIN/privkey.pem"
+        )
+        nginx_parser.add_argument(
+            "--snippets-dir", type=Path, help="where the snippets go (default /etc/nginx/snippets)"
+        )
+        nginx_parser.add_argument("--log-dir", type=Path, help="default /var/log/nginx")
+        nginx_parser.add_argument("--acme-root", type=Path, help="certbot --webroot directory (default /var/www/html)")
+        nginx_parser.add_argument("--listen-address", action="append", default=[], help="default: all IPv4 and IPv6")
+        nginx_parser.add_argument("--http-port", type=int)
+        nginx_parser.add_argument("--https-port", type=int)
+        nginx_parser.add_argument("--output-dir", type=Path, help="write the files here instead of printing the site")
 
-        systemd = targets.add_parser("systemd", help="folio-web.service and folio-worker.service")
-        systemd.add_argument("--project-dir", type=Path, default=settings.BASE_DIR, help="default: this checkout")
-        systemd.add_argument("--venv", type=Path, default=Path(sys.prefix), help="default: this virtualenv")
-        systemd.add_argument("--env-file", type=Path, default=Path("/etc/folio/folio.env"))
-        systemd.add_argument("--user", default="folio")
-        systemd.add_argument("--group", default="folio")
-        systemd.add_argument("--output-dir", type=Path, help="write the units here instead of printing them")
+        systemd_parser = targets.add_parser("systemd", help="folio-web.service and folio-worker.service")
+        systemd_parser.add_argument(
+            "--project-dir", type=Path, default=settings.BASE_DIR, help="default: this checkout"
+        )
+        systemd_parser.add_argument("--venv", type=Path, default=Path(sys.prefix), help="default: this virtualenv")
+        systemd_parser.add_argument("--env-file", type=Path, default=Path("/etc/folio/folio.env"))
+        systemd_parser.add_argument("--user", default="folio")
+        systemd_parser.add_argument("--group", default="folio")
+        systemd_parser.add_argument("--output-dir", type=Path, help="write the units here instead of printing them")
 
         targets.add_parser("examples", help="re-render the committed deploy/*/example/ files")
 
     def handle(self, *args, target: str, **options) -> None:
         try:
             if target == "examples":
-                self.write(deploy_render.example_files())
+                self.write(examples.example_files())
                 return
             if target == "nginx":
-                files = deploy_render.nginx_files(self.nginx_site(options))
+                files = nginx.nginx_files(self.nginx_site(options))
             else:
-                files = deploy_render.systemd_files(
-                    deploy_render.SystemdUnits(
+                files = systemd.systemd_files(
+                    systemd.SystemdUnits(
                         project_dir=options["project_dir"].resolve(),
                         venv=options["venv"].absolute(),
                         env_file=options["env_file"],
@@ -65,15 +74,15 @@ class Command(BaseCommand):
                         writable_paths=(Path(settings.MEDIA_ROOT),),
                     )
                 )
-        except deploy_render.RenderError as exc:
+        except RenderError as exc:
             raise CommandError(str(exc)) from None
         if options["output_dir"]:
             self.write({options["output_dir"].resolve() / name: text for name, text in files.items()})
         else:
             self.stdout.write("\n".join(f"# ---- {name}\n{text}" for name, text in files.items()), ending="")
 
-    def nginx_site(self, options: dict) -> deploy_render.NginxSite:
-        return deploy_render.nginx_site_from_settings(
+    def nginx_site(self, options: dict) -> nginx.NginxSite:
+        return nginx.nginx_site_from_settings(
             settings,
             domain=options["domain"],
             aliases=tuple(options["alias"]),

@@ -14,7 +14,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction
 
-from .models import ScheduledRun
+from ..models import ScheduledRun
 from .schedule import SCHEDULE, Job
 
 logger = logging.getLogger(__name__)

@@ -1,25 +1,17 @@
-"""Render the VM's deployment files (nginx site + snippets, systemd units) from deploy/*/templates/.
-
-One source for each value: paths, the admin URL, the body limit and the security headers come from the Django
-settings, the upstream from gunicorn.conf.py, the rest from the operator's command line. Django's template
-engine is used because nginx syntax never contains `{{` or `{%`; a variable left unset is an error, not a blank.
-"""
+"""The nginx site and its snippets, from the settings in force and gunicorn.conf.py (upstream, timeouts)."""
 
 from __future__ import annotations
 
 import runpy
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.template import Context, Engine
-
 from config.env import BASE_DIR
 
-DEPLOY_DIR = BASE_DIR / "deploy"
-MISSING = "@@UNSET-VARIABLE@@"
+from .templates import RenderError, render
 
 STATIC_MAX_AGE_DAYS = 30
 MEDIA_MAX_AGE_DAYS = 7
@@ -28,29 +20,6 @@ LOGIN_RATE = "10r/m"
 LOGIN_BURST = 5
 # nginx 1.25.1 moved HTTP/2 from a `listen` parameter to its own directive (Debian 12 ships 1.22).
 HTTP2_DIRECTIVE_SINCE = (1, 25, 1)
-
-
-class RenderError(ValueError):
-    """A value the templates need is missing or unusable; the message says which."""
-
-
-def engine(kind: str) -> Engine:
-    return Engine(
-        dirs=[str(DEPLOY_DIR / kind / "templates")],
-        autoescape=False,
-        string_if_invalid=MISSING,
-    )
-
-
-def render(kind: str, names: list[str], context: dict[str, Any]) -> dict[str, str]:
-    files = {}
-    templates = engine(kind)
-    for name in names:
-        text = templates.get_template(name).render(Context(context, autoescape=False))
-        if MISSING in text:
-            raise RenderError(f"{kind}/templates/{name} uses a variable the renderer did not provide")
-        files[name] = "\n".join(line.rstrip() for line in text.splitlines()).strip("\n") + "\n"
-    return files
 
 
 def security_headers(settings: Any) -> list[tuple[str, str]]:
@@ -171,7 +140,6 @@ NGINX_FILES = [
     "snippets/folio-security-headers.conf",
     "snippets/folio-proxy.conf",
 ]
-SYSTEMD_FILES = ["folio-web.service", "folio-worker.service"]
 
 
 def nginx_files(site: NginxSite) -> dict[str, str]:
@@ -195,63 +163,3 @@ def nginx_site_from_settings(settings: Any, **options: Any) -> NginxSite:
     }
     values.update({key: value for key, value in options.items() if value not in (None, "", ())})
     return NginxSite(**values)
-
-
-@dataclass(frozen=True)
-class SystemdUnits:
-    project_dir: Path
-    venv: Path
-    env_file: Path
-    user: str = "folio"
-    group: str = "folio"
-    writable_paths: tuple[Path, ...] = field(default_factory=tuple)
-
-    def context(self) -> dict[str, Any]:
-        for name in ("project_dir", "venv", "env_file"):
-            if not Path(getattr(self, name)).is_absolute():
-                raise RenderError(f"--{name.replace('_', '-')} must be an absolute path; systemd needs one")
-        return {
-            "project_dir": self.project_dir,
-            "venv": self.venv,
-            "env_file": self.env_file,
-            "user": self.user,
-            "group": self.group,
-            "writable_paths": " ".join(f"-{path}" for path in self.writable_paths),
-        }
-
-
-def systemd_files(units: SystemdUnits) -> dict[str, str]:
-    return render("systemd", SYSTEMD_FILES, units.context())
-
-
-# The committed examples (deploy/*/example/): what the files look like for folio.example.org on Debian 12.
-EXAMPLE_SITE = NginxSite(
-    domain="folio.example.org",
-    aliases=("www.folio.example.org",),
-    static_root=Path("/srv/folio/staticfiles"),
-    media_root=Path("/srv/folio/media"),
-    upstream="127.0.0.1:8000",
-    upstream_timeout=120,
-    upstream_keepalive=5,
-    admin_url="editors-only/",
-    body_limit_bytes=20 * 1024 * 1024,
-    security_headers=[
-        ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),
-        ("X-Content-Type-Options", "nosniff"),
-        ("Referrer-Policy", "same-origin"),
-        ("X-Frame-Options", "DENY"),
-        ("Cross-Origin-Opener-Policy", "same-origin"),
-    ],
-)
-EXAMPLE_UNITS = SystemdUnits(
-    project_dir=Path("/srv/folio/app"),
-    venv=Path("/srv/folio/venv"),
-    env_file=Path("/etc/folio/folio.env"),
-    writable_paths=(Path("/srv/folio/media"),),
-)
-
-
-def example_files() -> dict[Path, str]:
-    nginx = {DEPLOY_DIR / "nginx" / "example" / name: text for name, text in nginx_files(EXAMPLE_SITE).items()}
-    units = {DEPLOY_DIR / "systemd" / "example" / name: text for name, text in systemd_files(EXAMPLE_UNITS).items()}
-    return {**nginx, **units}

@@ -11,7 +11,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
-from apps.core.request_id import current
+from apps.core.http.request_id import current
 
 NO_REQUEST = "-"
 

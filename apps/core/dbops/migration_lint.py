@@ -67,3 +67,11 @@ def lint_migrations(
 def folio_app_labels() -> list[str]:
     """The project's own apps: installed packages' migrations (Django's, third parties') are their maintainers'."""
     return [config.label for config in apps.get_app_configs() if "site-packages" not in Path(config.path).parts]
+
+
+def linter_available() -> bool:
+    try:
+        import django_migration_linter  # noqa: F401
+    except ImportError:
+        return False
+    return True

@@ -1,6 +1,6 @@
 """One id per request: taken from nginx's X-Request-ID when it is well-formed, otherwise made here.
 
-The id goes on the response (`X-Request-ID`) and, through a context variable that apps.core.logging's filter
+The id goes on the response (`X-Request-ID`) and, through a context variable that apps.core.http.logging's filter
 reads, on every log line written while the request is handled — also from threads started with
 `contextvars.copy_context()`. The middleware ends each request with one access line carrying status and duration.
 """
@@ -51,7 +51,7 @@ def current_request_id() -> str | None:
 
 @contextlib.contextmanager
 def request_scope(request_id: str, path: str) -> Iterator[None]:
-    """Every log line written inside carries `request_id` and `path` (apps.core.logging's filter reads them)."""
+    """Every log line written inside carries `request_id` and `path` (apps.core.http.logging's filter reads them)."""
     token = current.set(RequestContext(request_id=request_id, path=path))
     try:
         yield

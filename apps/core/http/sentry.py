@@ -13,7 +13,7 @@ from django.conf import settings
 from sentry_sdk.integrations.django import DjangoIntegration
 from sentry_sdk.integrations.logging import LoggingIntegration
 
-from apps.core.request_id import current_request_id
+from apps.core.http.request_id import current_request_id
 
 
 def add_request_id(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 The competitor is what a careful Django developer writes: a non-atomic migration that streams the pending rows
 with `.iterator()` and writes them back with `bulk_update` in batches, each batch its own transaction. Both run in
 a fresh process on the same data (RunPython on a CREATE DATABASE ... TEMPLATE copy, then SQL on the original) on
-a private cluster (bench/pg_cluster.py), while a sampler updates one random essay at a time and records the
+a private cluster (harness/postgres.py), while a sampler updates one random essay at a time and records the
 longest wait: what a visitor saving an essay during the deploy would feel.
 
 Goals (DESIGN.md): SQL ≥ 10× faster; the migration process's peak RSS < 100 MB; no concurrent update > 1 s.
@@ -29,8 +29,8 @@ import time
 
 from apps.content import backfill
 from bench.common import Measurement, median_and_spread
-from bench.pg_cluster import Cluster, private_cluster
-from tests.helpers import ROOT, clean_env, manage
+from harness.postgres import Cluster, private_cluster
+from harness.project import ROOT, clean_env, manage
 
 COMMAND = "python -m bench.bench_backfill"
 TEMPLATE = "folio_backfill_template"

@@ -31,10 +31,10 @@ import psycopg
 
 from bench.common import Measurement, median_and_spread
 from bench.goals import parse_goal
-from tests.helpers import ROOT, manage, production_env
-from tests.services.availability import free_port
-from tests.services.gunicorn import running_gunicorn
-from tests.services.nginx import check_config, running_nginx, write_main_conf
+from harness.availability import free_port
+from harness.gunicorn import running_gunicorn
+from harness.nginx import check_config, running_nginx, write_main_conf
+from harness.project import ROOT, manage, production_env
 
 CONNECTIONS = 64
 HOST = "folio.bench"

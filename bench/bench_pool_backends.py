@@ -3,8 +3,8 @@
 (a) Gunicorn with W gthread workers serves 200 concurrent connections (wrk) of the essay list; (b) N short-lived
 processes each open a connection and query, all at once, as cold serverless functions do. A sampler counts client
 backends of the benchmark database in pg_stat_activity every few milliseconds; the peak is what max_connections
-must cover. Everything runs on a private PostgreSQL cluster (bench/pg_cluster.py) and a private PgBouncer
-(tests/services/pgbouncer.py, the shipped pgbouncer.ini), so the shared server's 100 connections are never at risk.
+must cover. Everything runs on a private PostgreSQL cluster (harness/postgres.py) and a private PgBouncer
+(harness/pgbouncer.py, the shipped pgbouncer.ini), so the shared server's 100 connections are never at risk.
 
 Goals (DESIGN.md): native ≤ W × DB_POOL_MAX_SIZE under Gunicorn; pgbouncer ≤ its pool size in both cases.
 No pooling is measured alongside and reported in the details.
@@ -30,10 +30,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.common import Measurement
-from bench.pg_cluster import Cluster, private_cluster
-from tests.helpers import ROOT, clean_env, manage
-from tests.services.gunicorn import running_gunicorn
-from tests.services.pgbouncer import running_pgbouncer
+from harness.gunicorn import running_gunicorn
+from harness.pgbouncer import running_pgbouncer
+from harness.postgres import Cluster, private_cluster
+from harness.project import ROOT, clean_env, manage
 
 COMMAND = "python -m bench.bench_pool_backends"
 DATABASE = "folio_bench_pool"

@@ -1,1 +1,1 @@
-"""Fixtures and helpers that start real services (PgBouncer, nginx, Gunicorn, S3 API) on free loopback ports."""
+"""Real services started by the project itself, for tests and benchmarks alike: one place to start and stop them."""

@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers import ROOT
-from tests.services.availability import free_port, port_open, unavailable
+from harness.availability import free_port, port_open, unavailable
+from harness.project import ROOT
 
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 START_TIMEOUT = 60.0

@@ -6,7 +6,7 @@
         assert "..." in site.log_text()
 
 Everything it writes (database, static root, media, server log) lives under the directory it is given, and the
-server is always stopped (tests/services/gunicorn.py kills its whole process group).
+server is always stopped (harness/gunicorn.py kills its whole process group).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers import manage, production_env
-from tests.services.gunicorn import Gunicorn, running_gunicorn
+from harness.gunicorn import Gunicorn, running_gunicorn
+from harness.project import manage, production_env
 
 HOST = "127.0.0.1"
 

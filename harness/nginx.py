@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.services.availability import port_open, require_executable
+from harness.availability import port_open, require_executable
 
 START_TIMEOUT = 20.0
 MIME_TYPES = Path("/etc/nginx/mime.types")

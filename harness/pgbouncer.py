@@ -24,9 +24,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.services.availability import free_port, port_open, unavailable
+from harness.availability import free_port, port_open, unavailable
+from harness.project import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 SHIPPED_INI = ROOT / "deploy" / "pgbouncer" / "pgbouncer.ini"
 RUN_AS = "postgres"
 

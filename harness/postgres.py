@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.services.availability import free_port
+from harness.availability import free_port
 
 RUN_AS = "postgres"  # initdb and postgres refuse to run as root
 

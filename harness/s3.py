@@ -1,6 +1,6 @@
 """A local S3 API: moto's server mode in its own process group on a free loopback port.
 
-Use the `s3_server` fixture (import it into a conftest, or `from tests.services.s3 import s3_server` in a test
+Use the `s3_server` fixture (import it into a conftest, or `from harness.s3 import s3_server` in a test
 module); `S3Server.storage_settings(bucket)` gives a STORAGES["default"] entry for it and `client()` a boto3
 client to look into the bucket as an operator would.
 """
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from config.storage import s3_media_storage
-from tests.services.availability import free_port, port_open, unavailable
+from harness.availability import free_port, port_open, unavailable
 
 # Installed next to the interpreter running the tests (the project's .venv).
 MOTO_SERVER = Path(sys.executable).parent / "moto_server"

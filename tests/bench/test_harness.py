@@ -17,7 +17,7 @@ from bench import __main__ as cli
 from bench import chart, machine, report, runner
 from bench.common import Measurement
 from bench.goals import parse_goal, verdict_disagrees
-from tests.helpers import PYTHON, ROOT, run_in_project
+from harness.project import PYTHON, ROOT, run_in_project
 
 GOOD = """
 from bench.common import Measurement

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
-from tests.helpers import clean_env
-from tests.services.pgbouncer import pgbouncer  # noqa: F401 - the fixture, for this folder's tests
+from harness.pgbouncer import pgbouncer  # noqa: F401 - the fixture, for this folder's tests
+from harness.project import clean_env
 
 
 @dataclass(frozen=True)

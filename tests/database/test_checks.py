@@ -6,7 +6,7 @@ import pytest
 
 from apps.core.checks import database_problems
 from config.database import database_entry
-from tests.helpers import manage, production_env
+from harness.project import manage, production_env
 
 PG = "postgres://folio@127.0.0.1:5432/folio"
 PGBOUNCER = "postgres://folio@127.0.0.1:6432/folio"

@@ -41,16 +41,16 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from tests.docker import files
-from tests.helpers import ROOT, STRONG_SECRET, clean_env
-from tests.services.availability import (
+from harness.availability import (
     DEFAULT_TEST_DATABASE_URL,
     free_port,
     port_open,
     require_executable,
     unavailable,
 )
-from tests.services.nginx import check_config, running_nginx, write_main_conf
+from harness.nginx import check_config, running_nginx, write_main_conf
+from harness.project import ROOT, STRONG_SECRET, clean_env
+from tests.docker import files
 
 pytestmark = pytest.mark.services
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, clean_env
-from tests.services.availability import free_port
+from harness.availability import free_port
+from harness.project import ROOT, clean_env
 
 START_TIMEOUT = 90.0
 

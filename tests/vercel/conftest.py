@@ -12,10 +12,10 @@ import psycopg
 import pytest
 from django.conf import settings
 
+from harness.availability import unavailable
+from harness.project import ROOT, manage
+from harness.vercel import VercelRuntime, vercel_env
 from tests.conftest import postgres_problem
-from tests.helpers import ROOT, manage
-from tests.services.availability import unavailable
-from tests.services.vercel_harness import VercelRuntime, vercel_env
 
 ADMIN_USERNAME = "vercel-admin"
 ADMIN_PASSWORD = "a-long-harness-password-9731"

@@ -16,8 +16,8 @@ from django.core.files.storage import default_storage
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from PIL import Image
 
-from tests.services.s3 import s3_server  # noqa: F401 - the fixture
-from tests.services.vercel_harness import VERCEL_HOST, invoke, vercel_env
+from harness.s3 import s3_server  # noqa: F401 - the fixture
+from harness.vercel import VERCEL_HOST, invoke, vercel_env
 from tests.vercel.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
 
 pytestmark = pytest.mark.services

@@ -19,10 +19,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.helpers import ROOT, manage, production_env
-from tests.services.availability import free_port, require_executable, unavailable
-from tests.services.gunicorn import Gunicorn, running_gunicorn
-from tests.services.nginx import Nginx, check_config, running_nginx, write_main_conf
+from harness.availability import free_port, require_executable, unavailable
+from harness.gunicorn import Gunicorn, running_gunicorn
+from harness.nginx import Nginx, check_config, running_nginx, write_main_conf
+from harness.project import ROOT, manage, production_env
 
 DOMAIN = "folio.test"
 CLIENT = "127.0.0.2"

@@ -30,8 +30,8 @@ from urllib.parse import urlsplit
 import psycopg
 
 from bench.common import Measurement, median_and_spread
+from harness.project import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DATABASE = "folio_bench_cold_start"

@@ -31,9 +31,9 @@ import psycopg
 
 from bench.common import Measurement, median_and_spread
 from bench.goals import parse_goal
-from harness.availability import free_port
 from harness.gunicorn import running_gunicorn
 from harness.nginx import check_config, running_nginx, write_main_conf
+from harness.ports import free_port
 from harness.project import ROOT, manage, production_env
 
 CONNECTIONS = 64

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL 15 cluster for benchmarks, on a free loopback port, started and always stopped.
+"""A throwaway PostgreSQL cluster for benchmarks, on a free loopback port, started and always stopped.
 
 Benchmarks that open hundreds of connections or rewrite a million rows must not share the machine's PostgreSQL
 with the test suites running beside them (max_connections is 100 there). Durability is off: the data dies with
@@ -14,14 +14,14 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 
-from harness.availability import free_port
+from harness.ports import free_port
+from harness.processes import read_log, stop_process_group, wait_until_ready
 
 RUN_AS = "postgres"  # initdb and postgres refuse to run as root
 
@@ -37,6 +37,13 @@ class Cluster:
 
     def connect(self, database: str = "postgres", **kwargs) -> psycopg.Connection:
         return psycopg.connect(host=self.host, port=self.port, user=self.user, dbname=database, **kwargs)
+
+    def accepts_connections(self) -> bool:
+        try:
+            self.connect(connect_timeout=2).close()
+        except psycopg.OperationalError:
+            return False
+        return True
 
     def create_database(self, name: str) -> str:
         with self.connect(autocommit=True) as admin:
@@ -83,27 +90,18 @@ def private_cluster(*, max_connections: int = 300, settings: dict[str, str] | No
         command = [_binary("postgres"), "-D", str(data)]
         for key, value in options.items():
             command += ["-c", f"{key}={value}"]
-        log = (workdir / "postgres.log").open("wb")
-        process = subprocess.Popen(_as_postgres(command), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log = workdir / "postgres.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                _as_postgres(command), stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            )
         cluster = Cluster("127.0.0.1", port)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                cluster.connect(connect_timeout=2).close()
-                break
-            except psycopg.OperationalError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log_text = (workdir / "postgres.log").read_text()
-                    raise RuntimeError(f"private PostgreSQL did not start: {log_text}") from None
-                time.sleep(0.2)
+        wait_until_ready(
+            process, cluster.accepts_connections, what="private PostgreSQL", timeout=60, interval=0.2, log=read_log(log)
+        )
         yield cluster
     finally:
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGINT)  # fast shutdown: disconnect everyone, no checkpoint wait
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        if process is not None:
+            # SIGINT is PostgreSQL's fast shutdown: disconnect everyone, no checkpoint wait.
+            stop_process_group(process, stop_signal=signal.SIGINT, grace=30)
         shutil.rmtree(workdir, ignore_errors=True)

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from harness.availability import free_port, port_open, unavailable
+from harness.availability import unavailable
 from harness.live_site import LiveSite, start_site
+from harness.ports import free_port, port_open
 from harness.project import run_python
 
 pytestmark = pytest.mark.services

@@ -13,7 +13,7 @@ from django.http import HttpResponse
 from apps.content import cache as page_cache
 from apps.content.front import PAGE_HEADERS
 from apps.core.logging import RequestContextFilter
-from harness.availability import free_port
+from harness.ports import free_port
 from tests.content.conftest import capturing
 from tests.content.front_client import FrontClient
 

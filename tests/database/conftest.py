@@ -9,7 +9,9 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
-from harness.pgbouncer import pgbouncer  # noqa: F401 - the fixture, for this folder's tests
+from harness.availability import unavailable
+from harness.pgbouncer import PgBouncer, running_pgbouncer
+from harness.processes import ServiceDidNotStart
 from harness.project import clean_env
 
 
@@ -24,6 +26,23 @@ class Server:
 
     def connect(self, name: str = "postgres", **kwargs) -> psycopg.Connection:
         return psycopg.connect(host=self.host, port=self.port, user=self.user, dbname=name, **kwargs)
+
+
+@pytest.fixture
+def pgbouncer(settings) -> Iterator[PgBouncer]:
+    """PgBouncer (transaction mode) in front of the PostgreSQL that TEST_DATABASE_URL names."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        unavailable("PgBouncer needs the postgres tier: set TEST_DATABASE_URL to a PostgreSQL server")
+    try:
+        with running_pgbouncer(
+            upstream_host=database["HOST"] or "127.0.0.1",
+            upstream_port=int(database["PORT"] or 5432),
+            user=database["USER"] or "postgres",
+        ) as bouncer:
+            yield bouncer
+    except ServiceDidNotStart as exc:
+        unavailable(str(exc))
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ import pwd
 import re
 import secrets
 import shutil
-import signal
 import ssl
 import subprocess
 import tempfile
@@ -41,14 +40,10 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from harness.availability import (
-    DEFAULT_TEST_DATABASE_URL,
-    free_port,
-    port_open,
-    require_executable,
-    unavailable,
-)
+from harness.availability import DEFAULT_TEST_DATABASE_URL, require_executable, unavailable
 from harness.nginx import check_config, running_nginx, write_main_conf
+from harness.ports import free_port
+from harness.processes import read_log, stop_process_group, wait_until_listening
 from harness.project import ROOT, STRONG_SECRET, clean_env
 from tests.docker import files
 
@@ -251,17 +246,6 @@ def fresh_database() -> Iterator[str]:
         admin.close()
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=15)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
-
-
 def build(image: Image) -> None:
     """COPY . ., then every RUN line of the Dockerfile that runs a deploy/docker script, in order."""
     uv = shutil.which("uv", path=str(ROOT / ".venv" / "bin")) or shutil.which("uv")
@@ -297,11 +281,9 @@ def start(image: Image) -> None:
             start_new_session=True,
             **identity(image.builder.user),
         )
-    deadline = time.monotonic() + START_TIMEOUT
-    while not port_open("127.0.0.1", image.gunicorn_port, timeout=0.3):
-        if image.process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"the image's CMD did not start serving:\n{image.log.read_text(errors='replace')}")
-        time.sleep(0.2)
+    wait_until_listening(
+        image.process, [image.gunicorn_port], what="the image's CMD", timeout=START_TIMEOUT, log=read_log(image.log)
+    )
 
 
 @pytest.fixture(scope="module", params=builders() or [None], ids=lambda builder: builder.label if builder else "none")
@@ -325,7 +307,7 @@ def image(request) -> Iterator[Image]:
             try:
                 yield built
             finally:
-                stop(built.process)
+                stop_process_group(built.process)
     finally:
         shutil.rmtree(tree, ignore_errors=True)
 

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from harness.availability import free_port
+from harness.ports import free_port
 from harness.project import production_env, run_python
 from tests.operations.conftest import fetch, folio, folio_env
 

@@ -13,7 +13,9 @@ import pytest
 from django.conf import settings
 
 from harness.availability import unavailable
+from harness.processes import ServiceDidNotStart
 from harness.project import ROOT, manage
+from harness.s3 import S3Server, running_s3
 from harness.vercel import VercelRuntime, vercel_env
 from tests.conftest import postgres_problem
 
@@ -97,3 +99,13 @@ def vercel_runtime(tmp_path_factory) -> VercelRuntime:
         if result.returncode != 0:
             unavailable(f"could not install {VERCEL_RUNTIME_REQUIREMENT} for {python}: {result.stderr[-500:]}")
     return VercelRuntime(python=str(venv / "bin" / "python"))
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory) -> Iterator[S3Server]:
+    """moto's S3 API, one for the session: each test makes a bucket of its own."""
+    try:
+        with running_s3(tmp_path_factory.mktemp("moto") / "moto.log") as server:
+            yield server
+    except ServiceDidNotStart as exc:
+        unavailable(str(exc))

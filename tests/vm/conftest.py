@@ -19,9 +19,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from harness.availability import free_port, require_executable, unavailable
+from harness.availability import require_executable, unavailable
 from harness.gunicorn import Gunicorn, running_gunicorn
 from harness.nginx import Nginx, check_config, running_nginx, write_main_conf
+from harness.ports import free_port
 from harness.project import ROOT, manage, production_env
 
 DOMAIN = "folio.test"

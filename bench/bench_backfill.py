@@ -29,6 +29,7 @@ import time
 
 from apps.content import backfill
 from bench.common import Measurement, median_and_spread
+from bench.goals import Goal
 from harness.postgres import Cluster, private_cluster
 from harness.project import ROOT, clean_env, manage
 
@@ -230,8 +231,7 @@ def run(quick: bool, sql_batch: int | None = None) -> list[Measurement]:
             subject=sql_seconds,
             baseline=python_seconds,
             unit="s",
-            goal="≥ 10× faster",
-            passed=speedup >= 10,
+            goal=Goal("≥", 10, label="faster"),
             ratio=speedup,
             spread=f"rows/s: RunPython {python_spread}; SQL {sql_spread}",
             command=COMMAND,
@@ -242,8 +242,7 @@ def run(quick: bool, sql_batch: int | None = None) -> list[Measurement]:
             subject=sql_rss,
             baseline=100,
             unit="MB",
-            goal="< 100 MB",
-            passed=sql_rss < 100,
+            goal=Goal("<", 100, unit="MB"),
             command=COMMAND,
             details=details,
         ),
@@ -252,8 +251,7 @@ def run(quick: bool, sql_batch: int | None = None) -> list[Measurement]:
             subject=stall,
             baseline=1.0,
             unit="s",
-            goal="< 1 s",
-            passed=stall < 1.0,
+            goal=Goal("<", 1, unit="s"),
             command=COMMAND,
             details=details,
         ),

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import psycopg
 
 from bench.common import Measurement, median_and_spread
+from bench.goals import Goal
 from harness.project import ROOT
 
 PYTHON = sys.executable
@@ -291,8 +292,7 @@ def run(quick: bool) -> list[Measurement]:
         subject=folio_median,
         baseline=bare_median,
         unit="ms",
-        goal=f"≤ {RATIO_GOAL}×",
-        passed=ratio <= RATIO_GOAL,
+        goal=Goal("≤", RATIO_GOAL),
         ratio=ratio,
         spread=f"Folio p25–p75 {folio_spread} ms; bare {bare_spread} ms",
         command="python -m bench --only cold_start",
@@ -303,8 +303,7 @@ def run(quick: bool) -> list[Measurement]:
         subject=size_mb,
         baseline=SIZE_GOAL_MB,
         unit="MB",
-        goal=f"< {SIZE_GOAL_MB:g} MB",
-        passed=size_mb < SIZE_GOAL_MB,
+        goal=Goal("<", SIZE_GOAL_MB, unit="MB"),
         command="python -m bench --only cold_start",
         details=sizes,
     )

@@ -30,7 +30,7 @@ from pathlib import Path
 import psycopg
 
 from bench.common import Measurement, median_and_spread
-from bench.goals import parse_goal
+from bench.goals import Goal
 from harness.gunicorn import running_gunicorn
 from harness.nginx import check_config, running_nginx, write_main_conf
 from harness.ports import free_port
@@ -163,20 +163,17 @@ def render_site(env: dict[str, str], out: Path, https_port: int, cert: Path, key
 
 
 def ratio_measurement(name: str, subject: list[float], baseline: list[float], **fields) -> Measurement:
-    """Medians and their ratio; `passed` is read off the goal text ("≥ 0.5×"), so the threshold is written once."""
+    """Medians and their ratio, which the goal judges."""
     subject_median, subject_spread = median_and_spread(subject)
     baseline_median, baseline_spread = median_and_spread(baseline)
-    measurement = Measurement(
+    return Measurement(
         name=name,
         subject=subject_median,
         baseline=baseline_median,
         ratio=subject_median / baseline_median,
         spread=f"subject {subject_spread}; baseline {baseline_spread}",
-        passed=False,
         **fields,
     )
-    measurement.passed = parse_goal(measurement).met_by(measurement.ratio)
-    return measurement
 
 
 def run(quick: bool) -> list[Measurement]:
@@ -239,7 +236,7 @@ def run(quick: bool) -> list[Measurement]:
         series("essay", "requests_per_second"),
         series("hello", "requests_per_second"),
         unit="req/s",
-        goal="≥ 0.5×",
+        goal=Goal("≥", 0.5),
         command=COMMAND,
         **common,
     )
@@ -248,7 +245,7 @@ def run(quick: bool) -> list[Measurement]:
         series("essay", "p99_ms"),
         series("hello", "p99_ms"),
         unit="ms",
-        goal="≤ 2×",
+        goal=Goal("≤", 2),
         command=COMMAND,
         details={
             **common["details"],
@@ -261,7 +258,7 @@ def run(quick: bool) -> list[Measurement]:
         series("static", "requests_per_second"),
         series("hello", "requests_per_second"),
         unit="req/s",
-        goal="≥ 1×",
+        goal=Goal("≥", 1),
         command=COMMAND,
         details={
             **common["details"],

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.common import Measurement
+from bench.goals import Goal
 from harness.gunicorn import running_gunicorn
 from harness.pgbouncer import running_pgbouncer
 from harness.postgres import Cluster, private_cluster
@@ -244,8 +245,7 @@ def run(quick: bool) -> list[Measurement]:
             subject=peak,
             baseline=limit,
             unit="backends",
-            goal=f"≤ {limit} backends ({why})",
-            passed=peak <= limit,
+            goal=Goal("≤", limit, unit="backends", label=f"({why})"),
             spread=spread,
             command=COMMAND,
             details=details,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.common import Measurement
+from bench.goals import Goal
 from harness.processes import stop_process_group
 from harness.project import ROOT
 
@@ -147,7 +148,8 @@ def _read_result(out: Path, returncode: int, result: BenchmarkResult) -> str:
     for reported in payload["measurements"]:
         # A benchmark's Measurement subclass may carry more fields: keep them visible, as details.
         extra = {key: value for key, value in reported.items() if key not in known}
-        measurement = Measurement(**{key: value for key, value in reported.items() if key in known})
+        fields = {key: value for key, value in reported.items() if key in known}
+        measurement = Measurement(**{**fields, "goal": Goal(**fields["goal"])})
         measurement.details.update({key: str(value) for key, value in extra.items()})
         result.measurements.append(measurement)
     return ""

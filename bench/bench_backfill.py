@@ -31,7 +31,7 @@ from apps.content import backfill
 from bench.common import Measurement, median_and_spread
 from bench.goals import Goal
 from harness.postgres import Cluster, private_cluster
-from harness.project import ROOT, clean_env, manage
+from harness.project import ROOT, clean_env, manage_steps
 
 COMMAND = "python -m bench.bench_backfill"
 TEMPLATE = "folio_backfill_template"
@@ -47,10 +47,7 @@ def django_env(url: str) -> dict[str, str]:
 def build_template(cluster: Cluster, essays: int) -> None:
     """Folio's schema and demo essays, then `essays` more with varied bodies and word_count NULL (before 0005)."""
     env = django_env(cluster.create_database(TEMPLATE))
-    for command in (["migrate", "--noinput"], ["seed_demo"]):
-        result = manage(*command, env=env, timeout=900)
-        if result.returncode:
-            raise RuntimeError(f"manage.py {' '.join(command)} failed:\n{result.stderr}")
+    manage_steps(("migrate", "--noinput"), ("seed_demo",), env=env, timeout=900)
     with cluster.connect(TEMPLATE, autocommit=True) as db:
         # Every other column (author, status, dates, whatever later migrations add) is copied from a seeded essay.
         others = [
@@ -150,8 +147,7 @@ def one_run(
     """One backfill on a copy of the template, or on the template itself when nothing runs after it."""
     database = TEMPLATE if in_place else f"folio_backfill_{variant}"
     if not in_place:
-        with cluster.connect(autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{database}" TEMPLATE "{TEMPLATE}"')
+        cluster.create_database(database, template=TEMPLATE)
     try:
         with StallSampler(cluster, database) as sampler:
             result = subprocess.run(
@@ -183,8 +179,7 @@ def one_run(
         }
     finally:
         if not in_place:
-            with cluster.connect(autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            cluster.drop_database(database)
 
 
 def run(quick: bool, sql_batch: int | None = None) -> list[Measurement]:

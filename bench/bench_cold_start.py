@@ -27,10 +27,9 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import psycopg
-
 from bench.common import Measurement, median_and_spread
 from bench.goals import Goal
+from harness.postgres import Cluster
 from harness.project import ROOT
 
 PYTHON = sys.executable
@@ -106,11 +105,6 @@ BARE_TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title></head>
 <body><article><h1>{{ title }}</h1>{{ body|linebreaks }}</article></body></html>
 """
-
-
-def _database_url(name: str) -> str:
-    parts = urlsplit(SERVER_URL)
-    return parts._replace(path=f"/{name}").geturl()
 
 
 def _folio_env(database_url: str, static_root: Path) -> dict[str, str]:
@@ -253,11 +247,7 @@ def run(quick: bool) -> list[Measurement]:
     heavy_modules = ["boto3", "botocore", "PIL", "markdown", "nh3", "sentry_sdk", "redis", "gunicorn"]
     with tempfile.TemporaryDirectory(prefix="folio-cold-start-") as tmp:
         work = Path(tmp)
-        admin = psycopg.connect(SERVER_URL, autocommit=True)
-        try:
-            admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{DATABASE}"')
-            database_url = _database_url(DATABASE)
+        with Cluster.from_url(SERVER_URL).scratch_database(DATABASE) as database_url:
             size_mb, sizes, bundle = _installed_size(work)
             folio_env, slug = _prepare_folio(work, database_url)
             bare_project, bare_env = _prepare_bare(work, database_url)
@@ -275,9 +265,6 @@ def run(quick: bool) -> list[Measurement]:
                 heavy_loaded |= set(answer["heavy"])
                 bare_ms.append(_first_request(bare["entry"], path, env=bare_env, cwd=bare_project, heavy=[])["ms"])
             import_costs = _import_costs(1 if quick else 3, bundle)
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-            admin.close()
 
     folio_median, folio_spread = median_and_spread(folio_ms)
     bare_median, bare_spread = median_and_spread(bare_ms)

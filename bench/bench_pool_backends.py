@@ -34,7 +34,7 @@ from bench.goals import Goal
 from harness.gunicorn import running_gunicorn
 from harness.pgbouncer import running_pgbouncer
 from harness.postgres import Cluster, private_cluster
-from harness.project import ROOT, clean_env, manage
+from harness.project import ROOT, clean_env, manage_steps
 
 COMMAND = "python -m bench.bench_pool_backends"
 DATABASE = "folio_bench_pool"
@@ -194,10 +194,7 @@ def prepared_cluster() -> Iterator[tuple[Cluster, str]]:
     with private_cluster(max_connections=500) as cluster:
         url = cluster.create_database(DATABASE)
         env = clean_env(DJANGO_SETTINGS_MODULE="config.settings.development", DATABASE_URL=url)
-        for command in (["migrate", "--noinput"], ["seed_demo"]):
-            result = manage(*command, env=env, timeout=600)
-            if result.returncode:
-                raise RuntimeError(f"manage.py {' '.join(command)} failed:\n{result.stderr}")
+        manage_steps(("migrate", "--noinput"), ("seed_demo",), env=env, timeout=600)
         yield cluster, url
 
 

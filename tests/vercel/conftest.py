@@ -8,13 +8,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from django.conf import settings
 
 from harness.availability import unavailable
+from harness.postgres import Cluster
 from harness.processes import ServiceDidNotStart
-from harness.project import ROOT, manage
+from harness.project import ROOT, manage_steps
 from harness.s3 import S3Server, running_s3
 from harness.vercel import VercelRuntime, vercel_env
 from tests.conftest import postgres_problem
@@ -25,11 +25,6 @@ ADMIN_PASSWORD = "a-long-harness-password-9731"
 VERCEL_RUNTIME_REQUIREMENT = "vercel-runtime==0.24.1"
 
 
-def _server_url(database: dict, name: str) -> str:
-    password = f":{database['PASSWORD']}" if database["PASSWORD"] else ""
-    return f"postgres://{database['USER']}{password}@{database['HOST']}:{database['PORT'] or 5432}/{name}"
-
-
 @pytest.fixture(scope="session")
 def vercel_database_url() -> Iterator[str]:
     """A database of its own (the harness's processes are not inside pytest-django's test transaction), migrated
@@ -37,12 +32,7 @@ def vercel_database_url() -> Iterator[str]:
     if problem := postgres_problem():
         unavailable(problem)
     database = settings.DATABASES["default"]
-    name = f"{database['NAME'].removeprefix('test_')}_vercel"
-    admin = psycopg.connect(_server_url(database, "postgres"), autocommit=True)
-    try:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-        url = _server_url(database, name)
+    with Cluster.from_settings(database).scratch_database(f"{database['NAME'].removeprefix('test_')}_vercel") as url:
         env = vercel_env(
             DATABASE_URL=url,
             DJANGO_SETTINGS_MODULE="config.settings.vercel",
@@ -50,13 +40,8 @@ def vercel_database_url() -> Iterator[str]:
             DJANGO_SUPERUSER_EMAIL="admin@example.org",
             DJANGO_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
         )
-        for command in (["migrate", "--noinput"], ["seed_demo"], ["createsuperuser", "--noinput"]):
-            result = manage(*command, env=env)
-            assert result.returncode == 0, f"{command}: {result.stderr}"
+        manage_steps(("migrate", "--noinput"), ("seed_demo",), ("createsuperuser", "--noinput"), env=env, timeout=120)
         yield url
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def python_312_or_newer() -> str | None:

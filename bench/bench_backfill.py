@@ -22,16 +22,17 @@ import argparse
 import json
 import random
 import resource
-import subprocess
 import sys
-import threading
 import time
+
+import psycopg
 
 from apps.content import backfill
 from bench.common import Measurement, median_and_spread
 from bench.goals import Goal
+from bench.sampling import Sampler
 from harness.postgres import Cluster, private_cluster
-from harness.project import ROOT, clean_env, manage_steps
+from harness.project import clean_env, manage_steps, run_in_project
 
 COMMAND = "python -m bench.bench_backfill"
 TEMPLATE = "folio_backfill_template"
@@ -74,36 +75,26 @@ def build_template(cluster: Cluster, essays: int) -> None:
         db.execute("VACUUM ANALYZE content_essay")
 
 
-class StallSampler:
+class StallSampler(Sampler):
     """Updates one random essay at a time, as visitors would, and keeps the longest wait."""
 
     def __init__(self, cluster: Cluster, database: str, interval: float = 0.02) -> None:
-        self.cluster, self.database, self.interval = cluster, database, interval
+        super().__init__(cluster, database, interval)
         self.longest = 0.0
         self.samples = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.ids = (0, 0)
 
-    def _run(self) -> None:
-        with self.cluster.connect(self.database, autocommit=True) as db:
-            low, high = db.execute("SELECT min(id), max(id) FROM content_essay").fetchone()
-            while not self._stop.is_set():
-                started = time.perf_counter()
-                db.execute(
-                    "UPDATE content_essay SET updated_at = now() WHERE id = %s",
-                    [random.randint(low, high)],  # noqa: S311 - load, not cryptography
-                )
-                self.longest = max(self.longest, time.perf_counter() - started)
-                self.samples += 1
-                time.sleep(self.interval)
+    def setup(self, db: psycopg.Connection) -> None:
+        self.ids = db.execute("SELECT min(id), max(id) FROM content_essay").fetchone()
 
-    def __enter__(self) -> StallSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
+    def sample(self, db: psycopg.Connection) -> None:
+        started = time.perf_counter()
+        db.execute(
+            "UPDATE content_essay SET updated_at = now() WHERE id = %s",
+            [random.randint(*self.ids)],  # noqa: S311 - load, not cryptography
+        )
+        self.longest = max(self.longest, time.perf_counter() - started)
+        self.samples += 1
 
 
 def backfill_in_this_process(variant: str, *, limit: int | None, sql_batch: int | None) -> dict[str, float]:
@@ -150,16 +141,12 @@ def one_run(
         cluster.create_database(database, template=TEMPLATE)
     try:
         with StallSampler(cluster, database) as sampler:
-            result = subprocess.run(
+            result = run_in_project(
                 [sys.executable, "-m", "bench.bench_backfill", "--variant", variant]
                 + (["--limit", str(limit)] if limit else [])
                 + (["--sql-batch", str(sql_batch)] if sql_batch else []),
-                cwd=ROOT,
                 env=django_env(cluster.url(database)),
-                capture_output=True,
-                text=True,
                 timeout=1800,
-                check=False,
             )
         if result.returncode:
             raise RuntimeError(f"{variant} backfill failed:\n{result.stderr[-2000:]}")

@@ -30,9 +30,8 @@ from urllib.parse import urlsplit
 from bench.common import Measurement, median_and_spread
 from bench.goals import Goal
 from harness.postgres import Cluster
-from harness.project import ROOT
+from harness.project import PYTHON, ROOT, run_in_project
 
-PYTHON = sys.executable
 SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DATABASE = "folio_bench_cold_start"
 SECRET = "bench-" + "Kf3Xq8Lm1Zt6Wv9Rb4Nc7Hy2Jd5Gp0Sa" * 2
@@ -184,14 +183,10 @@ def _import_costs(rounds: int, bundle: Path) -> dict[str, float | str]:
     for dist, module in IMPORTS.items():
         samples = []
         for _ in range(rounds):
-            result = subprocess.run(
+            result = run_in_project(
                 [PYTHON, "-S", "-X", "importtime", "-c", f"import {module}"],
-                cwd=ROOT,
                 env=env,
-                capture_output=True,
-                text=True,
                 timeout=60,
-                check=False,
             )
             line = next(
                 (ln for ln in reversed(result.stderr.splitlines()) if ln.split("|")[-1].strip() == module), None

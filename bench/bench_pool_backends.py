@@ -22,19 +22,21 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
+
 from bench.common import Measurement
 from bench.goals import Goal
+from bench.sampling import Sampler
 from harness.gunicorn import running_gunicorn
 from harness.pgbouncer import running_pgbouncer
 from harness.postgres import Cluster, private_cluster
-from harness.project import ROOT, clean_env, manage_steps
+from harness.project import clean_env, manage_steps, run_in_project
 
 COMMAND = "python -m bench.bench_pool_backends"
 DATABASE = "folio_bench_pool"
@@ -45,32 +47,19 @@ BOUNCER_POOL = 5  # PgBouncer's default_pool_size for the benchmark
 HOLD_SECONDS = 0.1  # how long each serverless query keeps its connection busy, so the burst overlaps
 
 
-class PeakSampler:
+class PeakSampler(Sampler):
     """Counts the benchmark database's client backends in pg_stat_activity until stopped; keeps the maximum."""
 
-    def __init__(self, cluster: Cluster, interval: float = 0.01) -> None:
-        self.cluster, self.interval = cluster, interval
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(cluster)
         self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        with self.cluster.connect(autocommit=True) as sampler:
-            while not self._stop.is_set():
-                (count,) = sampler.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend'",
-                    [DATABASE],
-                ).fetchone()
-                self.peak = max(self.peak, count)
-                time.sleep(self.interval)
-
-    def __enter__(self) -> PeakSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+    def sample(self, db: psycopg.Connection) -> None:
+        (count,) = db.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend'",
+            [DATABASE],
+        ).fetchone()
+        self.peak = max(self.peak, count)
 
 
 def backends_now(cluster: Cluster) -> int:
@@ -104,7 +93,7 @@ def wrk(url: str, seconds: int) -> dict[str, float]:
     wrk_path = shutil.which("wrk")
     if wrk_path is None:
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
-    result = subprocess.run(
+    result = run_in_project(
         [wrk_path, "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s", url],
         capture_output=True,
         text=True,
@@ -137,12 +126,8 @@ def burst_peak(cluster: Cluster, env: dict[str, str], processes: int) -> tuple[i
     with PeakSampler(cluster) as sampler:
         result = subprocess.run(
             [sys.executable, "-m", "bench.bench_pool_backends", "--burst", str(processes)],
-            cwd=ROOT,
             env=env,
-            capture_output=True,
-            text=True,
             timeout=300,
-            check=False,
         )
     if result.returncode != 0:
         raise RuntimeError(f"serverless burst failed:\n{result.stderr[-2000:]}")

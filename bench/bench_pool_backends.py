@@ -93,7 +93,7 @@ def wrk(url: str, seconds: int) -> dict[str, float]:
     wrk_path = shutil.which("wrk")
     if wrk_path is None:
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
-    result = run_in_project(
+    result = subprocess.run(
         [wrk_path, "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s", url],
         capture_output=True,
         text=True,
@@ -124,10 +124,8 @@ def gunicorn_peak(cluster: Cluster, env: dict[str, str], seconds: int, log: Path
 
 def burst_peak(cluster: Cluster, env: dict[str, str], processes: int) -> tuple[int, dict[str, float]]:
     with PeakSampler(cluster) as sampler:
-        result = subprocess.run(
-            [sys.executable, "-m", "bench.bench_pool_backends", "--burst", str(processes)],
-            env=env,
-            timeout=300,
+        result = run_in_project(
+            [sys.executable, "-m", "bench.bench_pool_backends", "--burst", str(processes)], env=env, timeout=300
         )
     if result.returncode != 0:
         raise RuntimeError(f"serverless burst failed:\n{result.stderr[-2000:]}")

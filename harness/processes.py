@@ -27,12 +27,12 @@ class ServiceDidNotStart(RuntimeError):
 
 def group_alive(pgid: int) -> bool:
     """Whether any process of the group still runs; zombies (dead, waiting to be reaped) do not count."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False  # the cheap answer, and the common one once a server has stopped
     proc = Path("/proc")
     if not proc.is_dir():  # not Linux: signal 0 cannot tell a zombie from a live process, but it is the best there is
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return False
         return True
     for stat in proc.glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, IndexError, ValueError):
@@ -56,19 +56,25 @@ def stop_process_group(process: subprocess.Popen, *, stop_signal: int = signal.S
     (fast shutdown) for PostgreSQL."""
     pgid = process.pid
     if not group_alive(pgid):
-        process.poll()  # reap the leader, so it leaves no zombie behind
+        process.poll()  # reap the leader if it is a zombie; never wait on one that was not a group leader at all
         return False
     _signal_group(pgid, stop_signal)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         process.poll()  # reap the leader itself, or it stays a zombie member of the group
         if not group_alive(pgid):
+            _reap(process)
             return True
         time.sleep(0.1)
     _signal_group(pgid, signal.SIGKILL)
+    _reap(process)
+    return True
+
+
+def _reap(process: subprocess.Popen) -> None:
+    """Collect the leader's exit status (it is dead or dying by now), so it leaves no zombie and has a returncode."""
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=KILL_WAIT)
-    return True
 
 
 def wait_until_ready(

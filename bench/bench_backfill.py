@@ -3,7 +3,7 @@
 The competitor is what a careful Django developer writes: a non-atomic migration that streams the pending rows
 with `.iterator()` and writes them back with `bulk_update` in batches, each batch its own transaction. Both run in
 a fresh process on the same data (RunPython on a CREATE DATABASE ... TEMPLATE copy, then SQL on the original) on
-a private cluster (bench/pg_cluster.py), while a sampler updates one random essay at a time and records the
+a private cluster (harness/postgres.py), while a sampler updates one random essay at a time and records the
 longest wait: what a visitor saving an essay during the deploy would feel.
 
 Goals (DESIGN.md): SQL ≥ 10× faster; the migration process's peak RSS < 100 MB; no concurrent update > 1 s.
@@ -22,15 +22,17 @@ import argparse
 import json
 import random
 import resource
-import subprocess
 import sys
-import threading
 import time
+
+import psycopg
 
 from apps.content import backfill
 from bench.common import Measurement, median_and_spread
-from bench.pg_cluster import Cluster, private_cluster
-from tests.helpers import ROOT, clean_env, manage
+from bench.goals import Goal
+from bench.sampling import Sampler
+from harness.postgres import Cluster, private_cluster
+from harness.project import clean_env, manage_steps, run_in_project
 
 COMMAND = "python -m bench.bench_backfill"
 TEMPLATE = "folio_backfill_template"
@@ -46,10 +48,7 @@ def django_env(url: str) -> dict[str, str]:
 def build_template(cluster: Cluster, essays: int) -> None:
     """Folio's schema and demo essays, then `essays` more with varied bodies and word_count NULL (before 0005)."""
     env = django_env(cluster.create_database(TEMPLATE))
-    for command in (["migrate", "--noinput"], ["seed_demo"]):
-        result = manage(*command, env=env, timeout=900)
-        if result.returncode:
-            raise RuntimeError(f"manage.py {' '.join(command)} failed:\n{result.stderr}")
+    manage_steps(("migrate", "--noinput"), ("seed_demo",), env=env, timeout=900)
     with cluster.connect(TEMPLATE, autocommit=True) as db:
         # Every other column (author, status, dates, whatever later migrations add) is copied from a seeded essay.
         others = [
@@ -76,36 +75,26 @@ def build_template(cluster: Cluster, essays: int) -> None:
         db.execute("VACUUM ANALYZE content_essay")
 
 
-class StallSampler:
+class StallSampler(Sampler):
     """Updates one random essay at a time, as visitors would, and keeps the longest wait."""
 
     def __init__(self, cluster: Cluster, database: str, interval: float = 0.02) -> None:
-        self.cluster, self.database, self.interval = cluster, database, interval
+        super().__init__(cluster, database, interval)
         self.longest = 0.0
         self.samples = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.ids = (0, 0)
 
-    def _run(self) -> None:
-        with self.cluster.connect(self.database, autocommit=True) as db:
-            low, high = db.execute("SELECT min(id), max(id) FROM content_essay").fetchone()
-            while not self._stop.is_set():
-                started = time.perf_counter()
-                db.execute(
-                    "UPDATE content_essay SET updated_at = now() WHERE id = %s",
-                    [random.randint(low, high)],  # noqa: S311 - load, not cryptography
-                )
-                self.longest = max(self.longest, time.perf_counter() - started)
-                self.samples += 1
-                time.sleep(self.interval)
+    def setup(self, db: psycopg.Connection) -> None:
+        self.ids = db.execute("SELECT min(id), max(id) FROM content_essay").fetchone()
 
-    def __enter__(self) -> StallSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
+    def sample(self, db: psycopg.Connection) -> None:
+        started = time.perf_counter()
+        db.execute(
+            "UPDATE content_essay SET updated_at = now() WHERE id = %s",
+            [random.randint(*self.ids)],  # noqa: S311 - load, not cryptography
+        )
+        self.longest = max(self.longest, time.perf_counter() - started)
+        self.samples += 1
 
 
 def backfill_in_this_process(variant: str, *, limit: int | None, sql_batch: int | None) -> dict[str, float]:
@@ -149,20 +138,15 @@ def one_run(
     """One backfill on a copy of the template, or on the template itself when nothing runs after it."""
     database = TEMPLATE if in_place else f"folio_backfill_{variant}"
     if not in_place:
-        with cluster.connect(autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{database}" TEMPLATE "{TEMPLATE}"')
+        cluster.create_database(database, template=TEMPLATE)
     try:
         with StallSampler(cluster, database) as sampler:
-            result = subprocess.run(
+            result = run_in_project(
                 [sys.executable, "-m", "bench.bench_backfill", "--variant", variant]
                 + (["--limit", str(limit)] if limit else [])
                 + (["--sql-batch", str(sql_batch)] if sql_batch else []),
-                cwd=ROOT,
                 env=django_env(cluster.url(database)),
-                capture_output=True,
-                text=True,
                 timeout=1800,
-                check=False,
             )
         if result.returncode:
             raise RuntimeError(f"{variant} backfill failed:\n{result.stderr[-2000:]}")
@@ -182,8 +166,7 @@ def one_run(
         }
     finally:
         if not in_place:
-            with cluster.connect(autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            cluster.drop_database(database)
 
 
 def run(quick: bool, sql_batch: int | None = None) -> list[Measurement]:
@@ -230,8 +213,7 @@ def run(quick: bool, sql_batch: int | None = None) -> list[Measurement]:
             subject=sql_seconds,
             baseline=python_seconds,
             unit="s",
-            goal="≥ 10× faster",
-            passed=speedup >= 10,
+            goal=Goal("≥", 10, label="faster"),
             ratio=speedup,
             spread=f"rows/s: RunPython {python_spread}; SQL {sql_spread}",
             command=COMMAND,
@@ -242,8 +224,7 @@ def run(quick: bool, sql_batch: int | None = None) -> list[Measurement]:
             subject=sql_rss,
             baseline=100,
             unit="MB",
-            goal="< 100 MB",
-            passed=sql_rss < 100,
+            goal=Goal("<", 100, unit="MB"),
             command=COMMAND,
             details=details,
         ),
@@ -252,8 +233,7 @@ def run(quick: bool, sql_batch: int | None = None) -> list[Measurement]:
             subject=stall,
             baseline=1.0,
             unit="s",
-            goal="< 1 s",
-            passed=stall < 1.0,
+            goal=Goal("<", 1, unit="s"),
             command=COMMAND,
             details=details,
         ),

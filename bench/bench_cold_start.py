@@ -27,12 +27,11 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import psycopg
-
 from bench.common import Measurement, median_and_spread
+from bench.goals import Goal
+from harness.postgres import Cluster
+from harness.project import PYTHON, ROOT, run_in_project
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
 SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DATABASE = "folio_bench_cold_start"
 SECRET = "bench-" + "Kf3Xq8Lm1Zt6Wv9Rb4Nc7Hy2Jd5Gp0Sa" * 2
@@ -105,11 +104,6 @@ BARE_TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title></head>
 <body><article><h1>{{ title }}</h1>{{ body|linebreaks }}</article></body></html>
 """
-
-
-def _database_url(name: str) -> str:
-    parts = urlsplit(SERVER_URL)
-    return parts._replace(path=f"/{name}").geturl()
 
 
 def _folio_env(database_url: str, static_root: Path) -> dict[str, str]:
@@ -189,14 +183,10 @@ def _import_costs(rounds: int, bundle: Path) -> dict[str, float | str]:
     for dist, module in IMPORTS.items():
         samples = []
         for _ in range(rounds):
-            result = subprocess.run(
+            result = run_in_project(
                 [PYTHON, "-S", "-X", "importtime", "-c", f"import {module}"],
-                cwd=ROOT,
                 env=env,
-                capture_output=True,
-                text=True,
                 timeout=60,
-                check=False,
             )
             line = next(
                 (ln for ln in reversed(result.stderr.splitlines()) if ln.split("|")[-1].strip() == module), None
@@ -252,11 +242,7 @@ def run(quick: bool) -> list[Measurement]:
     heavy_modules = ["boto3", "botocore", "PIL", "markdown", "nh3", "sentry_sdk", "redis", "gunicorn"]
     with tempfile.TemporaryDirectory(prefix="folio-cold-start-") as tmp:
         work = Path(tmp)
-        admin = psycopg.connect(SERVER_URL, autocommit=True)
-        try:
-            admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{DATABASE}"')
-            database_url = _database_url(DATABASE)
+        with Cluster.from_url(SERVER_URL).scratch_database(DATABASE) as database_url:
             size_mb, sizes, bundle = _installed_size(work)
             folio_env, slug = _prepare_folio(work, database_url)
             bare_project, bare_env = _prepare_bare(work, database_url)
@@ -274,9 +260,6 @@ def run(quick: bool) -> list[Measurement]:
                 heavy_loaded |= set(answer["heavy"])
                 bare_ms.append(_first_request(bare["entry"], path, env=bare_env, cwd=bare_project, heavy=[])["ms"])
             import_costs = _import_costs(1 if quick else 3, bundle)
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-            admin.close()
 
     folio_median, folio_spread = median_and_spread(folio_ms)
     bare_median, bare_spread = median_and_spread(bare_ms)
@@ -291,8 +274,7 @@ def run(quick: bool) -> list[Measurement]:
         subject=folio_median,
         baseline=bare_median,
         unit="ms",
-        goal=f"≤ {RATIO_GOAL}×",
-        passed=ratio <= RATIO_GOAL,
+        goal=Goal("≤", RATIO_GOAL),
         ratio=ratio,
         spread=f"Folio p25–p75 {folio_spread} ms; bare {bare_spread} ms",
         command="python -m bench --only cold_start",
@@ -303,8 +285,7 @@ def run(quick: bool) -> list[Measurement]:
         subject=size_mb,
         baseline=SIZE_GOAL_MB,
         unit="MB",
-        goal=f"< {SIZE_GOAL_MB:g} MB",
-        passed=size_mb < SIZE_GOAL_MB,
+        goal=Goal("<", SIZE_GOAL_MB, unit="MB"),
         command="python -m bench --only cold_start",
         details=sizes,
     )

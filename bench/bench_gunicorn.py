@@ -12,33 +12,29 @@ through nginx at least as fast as hello-world through Gunicorn.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import json
 import re
-import secrets
 import shutil
 import ssl
 import subprocess
 import sys
 import tempfile
 import urllib.parse
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-
 from bench.common import Measurement, median_and_spread
-from bench.goals import parse_goal
-from tests.helpers import ROOT, manage, production_env
-from tests.services.availability import free_port
-from tests.services.gunicorn import running_gunicorn
-from tests.services.nginx import check_config, running_nginx, write_main_conf
+from bench.goals import Goal
+from harness.gunicorn import running_gunicorn
+from harness.nginx import check_config, running_nginx, write_main_conf
+from harness.ports import free_port
+from harness.postgres import LOCAL
+from harness.project import ROOT, SITE_STEPS, manage, manage_steps, production_env
+from harness.tls import self_signed_certificate
 
 CONNECTIONS = 64
 HOST = "folio.bench"
-POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres", "connect_timeout": 3}
 COMMAND = "python -m bench.bench_gunicorn"
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -117,34 +113,6 @@ def wrk(url: str, seconds: int) -> Run:
     return run
 
 
-@contextlib.contextmanager
-def database() -> Iterator[str]:
-    name = f"folio_bench_gunicorn_{secrets.token_hex(4)}"
-    with psycopg.connect(**POSTGRES, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgres://postgres@127.0.0.1:5432/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def certificate(directory: Path) -> tuple[Path, Path]:
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", f"/CN={HOST}"],
-        check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
-    return cert, key
-
-
-def prepare(env: dict[str, str]) -> None:
-    for command in (["migrate", "--noinput"], ["seed_demo"], ["collectstatic", "--noinput"]):
-        result = manage(*command, env=env, timeout=600)
-        if result.returncode:
-            raise RuntimeError(f"manage.py {' '.join(command)} failed:\n{result.stdout}{result.stderr}")
-
-
 def render_site(env: dict[str, str], out: Path, https_port: int, cert: Path, key: Path) -> Path:
     result = manage(
         "render_deploy", "nginx", "--domain", HOST, "--output-dir", str(out),
@@ -163,25 +131,25 @@ def render_site(env: dict[str, str], out: Path, https_port: int, cert: Path, key
 
 
 def ratio_measurement(name: str, subject: list[float], baseline: list[float], **fields) -> Measurement:
-    """Medians and their ratio; `passed` is read off the goal text ("≥ 0.5×"), so the threshold is written once."""
+    """Medians and their ratio, which the goal judges."""
     subject_median, subject_spread = median_and_spread(subject)
     baseline_median, baseline_spread = median_and_spread(baseline)
-    measurement = Measurement(
+    return Measurement(
         name=name,
         subject=subject_median,
         baseline=baseline_median,
         ratio=subject_median / baseline_median,
         spread=f"subject {subject_spread}; baseline {baseline_spread}",
-        passed=False,
         **fields,
     )
-    measurement.passed = parse_goal(measurement).met_by(measurement.ratio)
-    return measurement
 
 
 def run(quick: bool) -> list[Measurement]:
     rounds, seconds = (2, 2) if quick else (5, 8)
-    with tempfile.TemporaryDirectory(prefix="bench-gunicorn-") as tmp, database() as database_url:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-gunicorn-") as tmp,
+        LOCAL.scratch_database(prefix="folio_bench_gunicorn") as database_url,
+    ):
         root = Path(tmp)
         gunicorn_port, https_port = free_port(), free_port()
         env = production_env(
@@ -193,11 +161,11 @@ def run(quick: bool) -> list[Measurement]:
             GUNICORN_BIND=f"127.0.0.1:{gunicorn_port}",
             LOG_LEVEL="WARNING",
         )
-        prepare(env)
+        manage_steps(*SITE_STEPS, env=env, timeout=600)
         slug = json.loads((ROOT / "apps/content/demo/essays.json").read_text())[0]["slug"]
         manifest = json.loads((root / "staticfiles" / "staticfiles.json").read_text())
         static_path = "/static/" + manifest["paths"]["css/folio.css"]
-        cert, key = certificate(root)
+        cert, key = self_signed_certificate(root / "cert.pem", root / "key.pem", domain=HOST)
         conf = render_site(env, root / "nginx", https_port, cert, key)
         # Access logs off for both apps alike: writing a line per request is not what is being compared.
         quiet = ("--access-logfile", "/dev/null")
@@ -239,7 +207,7 @@ def run(quick: bool) -> list[Measurement]:
         series("essay", "requests_per_second"),
         series("hello", "requests_per_second"),
         unit="req/s",
-        goal="≥ 0.5×",
+        goal=Goal("≥", 0.5),
         command=COMMAND,
         **common,
     )
@@ -248,7 +216,7 @@ def run(quick: bool) -> list[Measurement]:
         series("essay", "p99_ms"),
         series("hello", "p99_ms"),
         unit="ms",
-        goal="≤ 2×",
+        goal=Goal("≤", 2),
         command=COMMAND,
         details={
             **common["details"],
@@ -261,7 +229,7 @@ def run(quick: bool) -> list[Measurement]:
         series("static", "requests_per_second"),
         series("hello", "requests_per_second"),
         unit="req/s",
-        goal="≥ 1×",
+        goal=Goal("≥", 1),
         command=COMMAND,
         details={
             **common["details"],

@@ -3,8 +3,8 @@
 (a) Gunicorn with W gthread workers serves 200 concurrent connections (wrk) of the essay list; (b) N short-lived
 processes each open a connection and query, all at once, as cold serverless functions do. A sampler counts client
 backends of the benchmark database in pg_stat_activity every few milliseconds; the peak is what max_connections
-must cover. Everything runs on a private PostgreSQL cluster (bench/pg_cluster.py) and a private PgBouncer
-(tests/services/pgbouncer.py, the shipped pgbouncer.ini), so the shared server's 100 connections are never at risk.
+must cover. Everything runs on a private PostgreSQL cluster (harness/postgres.py) and a private PgBouncer
+(harness/pgbouncer.py, the shipped pgbouncer.ini), so the shared server's 100 connections are never at risk.
 
 Goals (DESIGN.md): native ≤ W × DB_POOL_MAX_SIZE under Gunicorn; pgbouncer ≤ its pool size in both cases.
 No pooling is measured alongside and reported in the details.
@@ -22,18 +22,21 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
+
 from bench.common import Measurement
-from bench.pg_cluster import Cluster, private_cluster
-from tests.helpers import ROOT, clean_env, manage
-from tests.services.gunicorn import running_gunicorn
-from tests.services.pgbouncer import running_pgbouncer
+from bench.goals import Goal
+from bench.sampling import Sampler
+from harness.gunicorn import running_gunicorn
+from harness.pgbouncer import running_pgbouncer
+from harness.postgres import Cluster, private_cluster
+from harness.project import clean_env, manage_steps, run_in_project
 
 COMMAND = "python -m bench.bench_pool_backends"
 DATABASE = "folio_bench_pool"
@@ -44,32 +47,19 @@ BOUNCER_POOL = 5  # PgBouncer's default_pool_size for the benchmark
 HOLD_SECONDS = 0.1  # how long each serverless query keeps its connection busy, so the burst overlaps
 
 
-class PeakSampler:
+class PeakSampler(Sampler):
     """Counts the benchmark database's client backends in pg_stat_activity until stopped; keeps the maximum."""
 
-    def __init__(self, cluster: Cluster, interval: float = 0.01) -> None:
-        self.cluster, self.interval = cluster, interval
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(cluster)
         self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        with self.cluster.connect(autocommit=True) as sampler:
-            while not self._stop.is_set():
-                (count,) = sampler.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend'",
-                    [DATABASE],
-                ).fetchone()
-                self.peak = max(self.peak, count)
-                time.sleep(self.interval)
-
-    def __enter__(self) -> PeakSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+    def sample(self, db: psycopg.Connection) -> None:
+        (count,) = db.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend'",
+            [DATABASE],
+        ).fetchone()
+        self.peak = max(self.peak, count)
 
 
 def backends_now(cluster: Cluster) -> int:
@@ -134,14 +124,8 @@ def gunicorn_peak(cluster: Cluster, env: dict[str, str], seconds: int, log: Path
 
 def burst_peak(cluster: Cluster, env: dict[str, str], processes: int) -> tuple[int, dict[str, float]]:
     with PeakSampler(cluster) as sampler:
-        result = subprocess.run(
-            [sys.executable, "-m", "bench.bench_pool_backends", "--burst", str(processes)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
+        result = run_in_project(
+            [sys.executable, "-m", "bench.bench_pool_backends", "--burst", str(processes)], env=env, timeout=300
         )
     if result.returncode != 0:
         raise RuntimeError(f"serverless burst failed:\n{result.stderr[-2000:]}")
@@ -193,10 +177,7 @@ def prepared_cluster() -> Iterator[tuple[Cluster, str]]:
     with private_cluster(max_connections=500) as cluster:
         url = cluster.create_database(DATABASE)
         env = clean_env(DJANGO_SETTINGS_MODULE="config.settings.development", DATABASE_URL=url)
-        for command in (["migrate", "--noinput"], ["seed_demo"]):
-            result = manage(*command, env=env, timeout=600)
-            if result.returncode:
-                raise RuntimeError(f"manage.py {' '.join(command)} failed:\n{result.stderr}")
+        manage_steps(("migrate", "--noinput"), ("seed_demo",), env=env, timeout=600)
         yield cluster, url
 
 
@@ -244,8 +225,7 @@ def run(quick: bool) -> list[Measurement]:
             subject=peak,
             baseline=limit,
             unit="backends",
-            goal=f"≤ {limit} backends ({why})",
-            passed=peak <= limit,
+            goal=Goal("≤", limit, unit="backends", label=f"({why})"),
             spread=spread,
             command=COMMAND,
             details=details,

@@ -15,10 +15,19 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from bench.goals import chart_value, parse_goal
+from bench.common import Measurement
 from bench.runner import BenchmarkResult
 
 PASS, FAIL, ERROR, GOAL = "#2e7d32", "#c62828", "#9e9e9e", "#212121"
+
+
+def on_scale(measurement: Measurement) -> tuple[float | None, float]:
+    """The bar and the goal mark on the chart's one scale: the ratio against the goal's ratio, or the share of
+    the limit a goal on the value itself allows (1.0 = the limit)."""
+    goal = measurement.goal
+    if goal.on_ratio:
+        return measurement.ratio, goal.threshold
+    return measurement.subject / goal.threshold, 1.0
 
 
 def draw(results: list[BenchmarkResult], path: Path, *, title: str) -> Path:
@@ -28,13 +37,13 @@ def draw(results: list[BenchmarkResult], path: Path, *, title: str) -> Path:
         if result.error:
             rows.append((f"{result.name}: error", None, None, ERROR, "error"))
         for m in result.measurements:
-            goal, value = parse_goal(m), chart_value(m)
+            value, threshold = on_scale(m)
             usable = value if value is not None and math.isfinite(value) and value > 0 else None
-            if m.ratio is not None:
+            if m.goal.on_ratio:
                 label, text = m.name, f"{usable:.3g}×" if usable else "n/a"
             else:
                 label, text = f"{m.name} (share of limit)", f"{usable:.0%} of limit" if usable else "n/a"
-            rows.append((label, usable, goal.threshold if goal else None, PASS if m.passed else FAIL, text))
+            rows.append((label, usable, threshold, PASS if m.passed else FAIL, text))
     figure, axes = plt.subplots(figsize=(12, 1.5 + 0.55 * max(len(rows), 1)), layout="constrained")
     positions = list(range(len(rows)))[::-1]  # first benchmark on top
     values = [row[1] for row in rows]

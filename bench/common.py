@@ -2,27 +2,41 @@
 
 A benchmark is a module `bench/bench_<topic>.py` with `run(quick: bool) -> list[Measurement]`. It measures
 Folio and its baseline in the same run (alternating, several rounds) and reports ratios against goals that
-are ratios, never absolute times. `quick=True` uses small sizes so CI can check the harness in seconds.
+are ratios, never absolute times (or a limit, such as MB installed, that needs no baseline). `quick=True` uses
+small sizes so CI can check the harness in seconds. Whether a goal is met is derived from the numbers
+(`Measurement.passed`), so a benchmark cannot state one verdict and print numbers that say another.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
+
+from bench.goals import Goal
 
 
 @dataclass
 class Measurement:
     name: str  # what was measured, e.g. "essay page requests/s vs hello-world"
     subject: float  # Folio's median
-    baseline: float  # the baseline's median, same unit (for absolute goals, the limit itself)
+    baseline: float  # the baseline's median, same unit (for a goal on the value itself, the limit)
     unit: str  # "req/s", "ms", "MB", "backends"
-    goal: str  # human-readable goal, e.g. "≥ 0.5×" or "< 100 MB"
-    passed: bool
-    ratio: float | None = None  # subject / baseline where a ratio is the goal
+    goal: Goal
+    ratio: float | None = None  # Folio against the baseline, for a goal on the ratio (may be baseline / subject)
     spread: str = ""  # e.g. "subject p25–p75 910–980 req/s; baseline 1820–1900"
     command: str = ""  # how to reproduce just this measurement
     details: dict[str, float | str] = field(default_factory=dict)
+
+    @property
+    def compared(self) -> float | None:
+        """The number the goal judges: the ratio, or the measured value itself."""
+        return self.ratio if self.goal.on_ratio else self.subject
+
+    @property
+    def passed(self) -> bool:
+        compared = self.compared
+        return compared is not None and math.isfinite(compared) and self.goal.met_by(compared)
 
 
 def _number(value: float) -> str:

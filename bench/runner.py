@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import importlib.util
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -18,10 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.common import Measurement
+from bench.goals import Goal
+from harness.processes import stop_process_group
+from harness.project import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "bench_"
 LOG_TAIL_LINES = 40
+# How long a benchmark's process group gets to exit on SIGTERM before SIGKILL.
+STOP_GRACE = 5.0
 
 
 @dataclass
@@ -75,42 +77,6 @@ def _pump(stream, name: str, tail: deque[str], echo: bool) -> None:
             sys.stderr.flush()
 
 
-def _group_alive(pgid: int) -> bool:
-    """Whether any process of the group still runs; zombies (dead, waiting to be reaped) do not count."""
-    proc = Path("/proc")
-    if not proc.is_dir():  # not Linux: signal 0 cannot tell a zombie from a live process, but it is the best there is
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    for stat in proc.glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            # Fields after the parenthesised command name: state, ppid, pgrp, ...
-            state, _, pgrp = stat.read_text().rpartition(")")[2].split()[:3]
-            if int(pgrp) == pgid and state != "Z":
-                return True
-    return False
-
-
-def _stop_group(process: subprocess.Popen, grace: float = 5.0) -> bool:
-    """SIGTERM, then SIGKILL, everything left in the worker's process group; True if anything was running."""
-    pgid = process.pid
-    if not _group_alive(pgid):
-        return False
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        process.poll()  # reap the worker itself, or it stays a zombie member of the group
-        if not _group_alive(pgid):
-            return True
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
-    return True
-
-
 def _import_root(module: str) -> str:
     """The sys.path entry the module's package was found under, so the worker finds it the same way."""
     spec = importlib.util.find_spec(module.partition(".")[0])
@@ -149,16 +115,16 @@ def run_one(module: str, *, quick: bool, timeout: float, echo: bool = True) -> B
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _stop_group(process)
+            stop_process_group(process, grace=STOP_GRACE)
             process.wait()
             result.error = f"timed out after {timeout:.0f} s"
         except BaseException:
             # Ctrl-C or SIGTERM to the harness: its own session shields the group, so stop it here or it lingers.
-            _stop_group(process)
+            stop_process_group(process, grace=STOP_GRACE)
             raise
         else:
             # The worker has exited; anything still in its group is a server the benchmark forgot to stop.
-            if _stop_group(process):
+            if stop_process_group(process, grace=STOP_GRACE):
                 result.warnings.append("left processes running after it finished; the harness stopped them")
         result.seconds = time.monotonic() - started
         reader.join(timeout=5)
@@ -182,7 +148,8 @@ def _read_result(out: Path, returncode: int, result: BenchmarkResult) -> str:
     for reported in payload["measurements"]:
         # A benchmark's Measurement subclass may carry more fields: keep them visible, as details.
         extra = {key: value for key, value in reported.items() if key not in known}
-        measurement = Measurement(**{key: value for key, value in reported.items() if key in known})
+        fields = {key: value for key, value in reported.items() if key in known}
+        measurement = Measurement(**{**fields, "goal": Goal(**fields["goal"])})
         measurement.details.update({key: str(value) for key, value in extra.items()})
         result.measurements.append(measurement)
     return ""

@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 
 from bench.common import Measurement
+from bench.goals import Goal
 
 
 def validate(returned: object) -> list[Measurement]:
@@ -33,8 +34,12 @@ def validate(returned: object) -> list[Measurement]:
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise ValueError(f"{item.name!r}: {field_name} must be a finite number, got {value!r}")
-        if not isinstance(item.passed, bool):
-            raise TypeError(f"{item.name!r}: passed must be True or False, got {item.passed!r}")
+        if not isinstance(item.goal, Goal):
+            raise TypeError(f"{item.name!r}: goal must be a bench.goals.Goal, not {type(item.goal).__name__}")
+        if item.goal.on_ratio and item.ratio is None:
+            raise ValueError(f"{item.name!r}: a goal on the ratio ({item.goal}) needs the measurement's ratio")
+        if not item.goal.on_ratio and item.goal.unit != item.unit:
+            raise ValueError(f"{item.name!r}: the goal ({item.goal}) and the measurement ({item.unit}) differ in unit")
     return list(returned)
 
 

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from tests.services.availability import unavailable
+from harness.availability import unavailable
 
 TIERS = ("postgres", "services", "browser")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

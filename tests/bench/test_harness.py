@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import textwrap
 import time
@@ -16,25 +17,27 @@ from PIL import Image
 from bench import __main__ as cli
 from bench import chart, machine, report, runner
 from bench.common import Measurement
-from bench.goals import parse_goal, verdict_disagrees
-from tests.helpers import PYTHON, ROOT, run_in_project
+from bench.goals import Goal
+from harness.project import PYTHON, ROOT, run_in_project
 
 GOOD = """
 from bench.common import Measurement
+from bench.goals import Goal
 
 def run(quick):
     print("quick" if quick else "full")
     return [
-        Measurement("essay page req/s vs hello-world", 900.0, 1800.0, "req/s", "≥ 0.5×", True, ratio=0.5,
+        Measurement("essay page req/s vs hello-world", 900.0, 1800.0, "req/s", Goal("≥", 0.5), ratio=0.5,
                     spread="880–930; baseline 1750–1850", command="python -m bench --only good"),
-        Measurement("peak RSS", 60.0, 100.0, "MB", "< 100 MB", True, details={"rows": 1000}),
+        Measurement("peak RSS", 60.0, 100.0, "MB", Goal("<", 100, unit="MB"), details={"rows": 1000}),
     ]
 """
 MISSED = """
 from bench.common import Measurement
+from bench.goals import Goal
 
 def run(quick):
-    return [Measurement("cold start vs bare Django", 0.9, 0.5, "s", "≤ 1.3×", False, ratio=1.8)]
+    return [Measurement("cold start vs bare Django", 0.9, 0.5, "s", Goal("≤", 1.3), ratio=1.8)]
 """
 BROKEN = """
 def run(quick):
@@ -132,14 +135,28 @@ def test_the_quick_flag_reaches_the_benchmark(fake):
         ("return {'req/s': 1}", "TypeError: run() must return a list of Measurement, not dict"),
         ("return [('x', 1.0)]", "TypeError: run() returned a tuple where a Measurement belongs"),
         (
-            "return [Measurement('x', float('nan'), 1.0, 's', '≤ 1.3×', True)]",
+            "return [Measurement('x', float('nan'), 1.0, 's', Goal('≤', 1.3), ratio=1.0)]",
             "ValueError: 'x': subject must be a finite number, got nan",
+        ),
+        (
+            "return [Measurement('x', 1.0, 1.0, 's', '≤ 1.3×', ratio=1.0)]",
+            "TypeError: 'x': goal must be a bench.goals.Goal, not str",
+        ),
+        (
+            "return [Measurement('x', 1.0, 1.0, 's', Goal('≤', 1.3))]",
+            "ValueError: 'x': a goal on the ratio (≤ 1.3×) needs the measurement's ratio",
+        ),
+        (
+            "return [Measurement('rss', 60.0, 100.0, 'MB', Goal('<', 100, unit='s'))]",
+            "ValueError: 'rss': the goal (< 100 s) and the measurement (MB) differ in unit",
         ),
         ("import sys; sys.exit(0)", "SystemExit: 0"),
     ],
 )
 def test_a_benchmark_that_breaks_the_contract_is_an_error(fake, body, error):
-    package = fake(bench_bad=f"from bench.common import Measurement\ndef run(quick):\n    {body}\n")
+    package = fake(
+        bench_bad=f"from bench.common import Measurement\nfrom bench.goals import Goal\ndef run(quick):\n    {body}\n"
+    )
     (bad,) = runner.run_all(runner.discover(package), quick=True, timeout=60, echo=False)
     assert bad.error == error
 
@@ -149,13 +166,14 @@ def test_a_measurement_subclass_with_more_fields_is_reported_with_them_as_detail
         bench_sub="""
         from dataclasses import dataclass
         from bench.common import Measurement
+        from bench.goals import Goal
 
         @dataclass
         class Timed(Measurement):
             p999_ms: float = 0.0
 
         def run(quick):
-            return [Timed("x", 1.0, 1.0, "ms", "≤ 2×", True, ratio=1.0, p999_ms=12.5)]
+            return [Timed("x", 1.0, 1.0, "ms", Goal("≤", 2), ratio=1.0, p999_ms=12.5)]
         """
     )
     (sub,) = runner.run_all(runner.discover(package), quick=True, timeout=60, echo=False)
@@ -196,10 +214,11 @@ def test_a_server_a_benchmark_forgot_to_stop_is_stopped_and_reported(fake, tmp_p
         bench_leaky=f"""
         import subprocess
         from bench.common import Measurement
+        from bench.goals import Goal
         def run(quick):
             server = subprocess.Popen(["sleep", "300"])
             open({str(pid_file)!r}, "w").write(str(server.pid))
-            return [Measurement("x", 1.0, 1.0, "s", "≤ 1.3×", True, ratio=1.0)]
+            return [Measurement("x", 1.0, 1.0, "s", Goal("≤", 1.3), ratio=1.0)]
         """
     )
     (leaky,) = runner.run_all(runner.discover(package), quick=True, timeout=60, echo=False)
@@ -213,7 +232,7 @@ def test_a_server_a_benchmark_forgot_to_stop_is_stopped_and_reported(fake, tmp_p
 
 def test_the_report_tabulates_folio_baseline_ratio_goal_verdict_and_spread():
     good = Measurement(
-        "essay page req/s vs hello-world", 900.0, 1800.0, "req/s", "≥ 0.5×", True, ratio=0.5, spread="880–930"
+        "essay page req/s vs hello-world", 900.0, 1800.0, "req/s", Goal("≥", 0.5), ratio=0.5, spread="880–930"
     )
     text = report.render(
         [result("gunicorn", good)], {"Cores": "2"}, quick=False, command="make bench", chart=None, report_path=ROOT
@@ -224,7 +243,7 @@ def test_the_report_tabulates_folio_baseline_ratio_goal_verdict_and_spread():
 
 
 def test_the_report_shows_a_missed_goal_an_error_and_how_to_reproduce_each_benchmark():
-    missed = Measurement("cold start", 0.9, 0.5, "s", "≤ 1.3×", False, ratio=1.8, command="python -m bench.x")
+    missed = Measurement("cold start", 0.9, 0.5, "s", Goal("≤", 1.3), ratio=1.8, command="python -m bench.x")
     results = [result("cold_start", missed), result("gunicorn", error="timed out after 600 s")]
     text = report.render(results, {}, quick=False, command="make bench", chart=None, report_path=ROOT)
     lines = text.splitlines()
@@ -235,7 +254,9 @@ def test_the_report_shows_a_missed_goal_an_error_and_how_to_reproduce_each_bench
 
 
 def test_each_measurements_details_get_their_own_table():
-    rss = Measurement("peak RSS", 60.0, 100.0, "MB", "< 100 MB", True, details={"rows": 1_000_000, "batch": "5k"})
+    rss = Measurement(
+        "peak RSS", 60.0, 100.0, "MB", Goal("<", 100, unit="MB"), details={"rows": 1_000_000, "batch": "5k"}
+    )
     text = report.render([result("backfill", rss)], {}, quick=False, command="x", chart=None, report_path=ROOT)
     details = text.split("## Details", 1)[1].splitlines()
     assert "### backfill: peak RSS" in details
@@ -245,8 +266,8 @@ def test_each_measurements_details_get_their_own_table():
 
 def test_details_shared_by_a_benchmarks_measurements_are_printed_once():
     shared = {"workers": 3}
-    native = Measurement("native", 6.0, 6.0, "backends", "≤ 6 backends", True, details=shared)
-    bouncer = Measurement("pgbouncer", 5.0, 5.0, "backends", "≤ 5 backends", True, details=dict(shared))
+    native = Measurement("native", 6.0, 6.0, "backends", Goal("≤", 6, unit="backends"), details=shared)
+    bouncer = Measurement("pgbouncer", 5.0, 5.0, "backends", Goal("≤", 5, unit="backends"), details=dict(shared))
     text = report.render([result("pool", native, bouncer)], {}, quick=False, command="x", chart=None, report_path=ROOT)
     details = text.split("## Details", 1)[1].splitlines()
     assert details.count("| workers | 3 |") == 1
@@ -254,24 +275,31 @@ def test_details_shared_by_a_benchmarks_measurements_are_printed_once():
 
 
 def test_a_pipe_in_a_measurement_name_does_not_add_a_table_column():
-    odd = Measurement("static | nginx", 1.0, 2.0, "ms", "≤ 2×", True, ratio=0.5)
+    odd = Measurement("static | nginx", 1.0, 2.0, "ms", Goal("≤", 2), ratio=0.5)
     text = report.render([result("static", odd)], {}, quick=True, command="x", chart=None, report_path=ROOT)
     (row,) = [line for line in text.splitlines() if line.startswith("| static | static")]
     assert row.replace("\\|", "").count("|") == 10  # nine columns
 
 
 def test_a_run_over_its_time_budget_says_so_in_the_report():
-    ok = Measurement("x", 1.0, 1.0, "s", "≤ 1.3×", True, ratio=1.0)
+    ok = Measurement("x", 1.0, 1.0, "s", Goal("≤", 1.3), ratio=1.0)
     note = "The whole run took 950 s, over its 900 s budget."
     text = report.render([result("x", ok)], {}, quick=False, command="x", chart=None, report_path=ROOT, notes=[note])
     assert f"- {note}" in text.split("## Problems", 1)[1].splitlines()
 
 
-def test_the_report_flags_a_verdict_its_own_numbers_contradict():
-    wrong = Measurement("backfill speedup", 2.0, 40.0, "s", "≥ 10×", False, ratio=20.0)
-    text = report.render([result("backfill", wrong)], {}, quick=False, command="x", chart=None, report_path=ROOT)
-    assert "❌ FAIL ⚠ numbers disagree" in text
-    assert "'backfill speedup' says passed=False, but its numbers against '≥ 10×' say the opposite" in text
+def test_the_report_derives_each_verdict_from_the_numbers_and_prints_the_goal():
+    fast = Measurement("backfill speedup", 2.0, 40.0, "s", Goal("≥", 10, label="faster"), ratio=20.0)
+    slow = Measurement("backfill speedup, small", 8.0, 40.0, "s", Goal("≥", 10, label="faster"), ratio=5.0)
+    rss = Measurement("peak RSS", 120.0, 100.0, "MB", Goal("<", 100, unit="MB"))
+    text = report.render(
+        [result("backfill", fast, slow, rss)], {}, quick=False, command="x", chart=None, report_path=ROOT
+    )
+    lines = text.splitlines()
+    assert "| backfill | backfill speedup | 2 | 40 | s | 20 | ≥ 10× faster | ✅ pass | — |" in lines
+    assert "| backfill | backfill speedup, small | 8 | 40 | s | 5 | ≥ 10× faster | ❌ FAIL | — |" in lines
+    assert "| backfill | peak RSS | 120 | 100 | MB | — | < 100 MB | ❌ FAIL | — |" in lines
+    assert "**1 of 3 goals met**" in text
 
 
 def test_the_machine_description_names_cores_memory_cpu_python_postgres_nginx_and_date():
@@ -285,12 +313,12 @@ def test_the_machine_description_names_cores_memory_cpu_python_postgres_nginx_an
 
 
 def test_the_chart_is_a_png_with_room_for_every_measurement(tmp_path):
-    one = [result("a", Measurement("x", 1.0, 2.0, "s", "≤ 2×", True, ratio=0.5))]
+    one = [result("a", Measurement("x", 1.0, 2.0, "s", Goal("≤", 2), ratio=0.5))]
     many = [
         *one,
-        result("b", Measurement("peak RSS", 60.0, 100.0, "MB", "< 100 MB", True)),
-        result("c", Measurement("speedup", 1.0, 30.0, "s", "≥ 10×", True, ratio=30.0)),
-        result("d", Measurement("backends", 14.0, 12.0, "backends", "≤ 12 backends", False)),
+        result("b", Measurement("peak RSS", 60.0, 100.0, "MB", Goal("<", 100, unit="MB"))),
+        result("c", Measurement("speedup", 1.0, 30.0, "s", Goal("≥", 10), ratio=30.0)),
+        result("d", Measurement("backends", 14.0, 12.0, "backends", Goal("≤", 12, unit="backends"))),
         result("e", error="boom"),
     ]
     small = Image.open(chart.draw(one, tmp_path / "one.png", title="one"))
@@ -299,14 +327,35 @@ def test_the_chart_is_a_png_with_room_for_every_measurement(tmp_path):
     assert large.height > small.height
 
 
-def test_goals_are_read_as_a_comparison_on_the_chart_scale():
-    ratio_goal = parse_goal(Measurement("x", 1.0, 2.0, "s", "≥ 0.5×", True, ratio=0.5))
-    limit_goal = parse_goal(Measurement("rss", 60.0, 100.0, "MB", "< 100 MB", True))
-    assert (ratio_goal.symbol, ratio_goal.threshold, ratio_goal.higher_is_better) == ("≥", 0.5, True)
-    assert (limit_goal.symbol, limit_goal.threshold, limit_goal.higher_is_better) == ("<", 1.0, False)
-    assert parse_goal(Measurement("b", 9.0, 12.0, "backends", "at most workers × pool max", True)) is None
-    assert verdict_disagrees(Measurement("rss", 120.0, 100.0, "MB", "< 100 MB", True))
-    assert not verdict_disagrees(Measurement("rss", 120.0, 100.0, "MB", "< 100 MB", False))
+def test_a_goal_prints_as_people_read_it_and_sits_on_the_chart_scale():
+    ratio = Measurement("x", 1.0, 2.0, "s", Goal("≥", 0.5), ratio=0.5)
+    limit = Measurement("rss", 60.0, 100.0, "MB", Goal("<", 100, unit="MB"))
+    backends = Measurement("b", 9.0, 12.0, "backends", Goal("≤", 12, unit="backends", label="(3 workers × pool 4)"))
+    assert [str(m.goal) for m in (ratio, limit, backends)] == [
+        "≥ 0.5×",
+        "< 100 MB",
+        "≤ 12 backends (3 workers × pool 4)",
+    ]
+    assert (ratio.goal.higher_is_better, limit.goal.higher_is_better) == (True, False)
+    assert chart.on_scale(ratio) == (0.5, 0.5)
+    assert chart.on_scale(limit) == (0.6, 1.0)
+    assert ratio.passed and limit.passed and backends.passed
+    assert not Measurement("rss", 120.0, 100.0, "MB", Goal("<", 100, unit="MB")).passed
+    assert not Measurement("x", 1.0, 0.0, "s", Goal("≥", 0.5), ratio=float("inf")).passed  # not a number to judge
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        (("=>", 1.0), "goal comparison '=>' is none of ≥ > ≤ <"),
+        (("≥", 0), "goal threshold must be a positive finite number, got 0"),
+        (("≥", float("nan")), "goal threshold must be a positive finite number, got nan"),
+        (("≥", "0.5"), "goal threshold must be a number, got '0.5'"),
+    ],
+)
+def test_a_goal_that_cannot_be_judged_is_refused_when_written(arguments, error):
+    with pytest.raises((ValueError, TypeError), match=re.escape(error)):
+        Goal(*arguments)
 
 
 # The command line: what `make bench-quick` (CI) and `make bench` do

@@ -1,4 +1,4 @@
-"""Headless Debian Chromium (never Playwright's own download) driving the live site of tests/services/live_site.py.
+"""Headless Debian Chromium (never Playwright's own download) driving the live site of harness/live_site.py.
 
 Every page records its console errors, uncaught exceptions and failed requests; a test asserts they are empty.
 """
@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.services.availability import unavailable
-from tests.services.live_site import LiveSite, start_site
+from harness.availability import unavailable
+from harness.live_site import LiveSite, start_site
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

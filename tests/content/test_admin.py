@@ -15,7 +15,7 @@ from django.utils import timezone
 from PIL import Image
 
 from apps.content.models import Essay
-from tests.helpers import clean_env, run_python
+from harness.project import clean_env, run_python
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.helpers import run_python
-from tests.services.availability import free_port, port_open, unavailable
-from tests.services.live_site import LiveSite, start_site
+from harness.availability import unavailable
+from harness.live_site import LiveSite, start_site
+from harness.ports import free_port, port_open
+from harness.project import run_python
 
 pytestmark = pytest.mark.services
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apps.content.rendering import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_markdown
-from tests.helpers import production_env, run_python
+from harness.project import production_env, run_python
 
 from .html_audit import audit, xml_document
 

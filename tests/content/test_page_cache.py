@@ -17,8 +17,9 @@ from django.utils import timezone
 from apps.content import cache as page_cache
 from apps.content.models import Essay
 from apps.content.services import essay_upsert
+from harness.availability import unavailable
+from harness.ports import free_port, port_open
 from tests.content.front_client import FrontClient
-from tests.services.availability import free_port, port_open, unavailable
 
 pytestmark = pytest.mark.django_db
 

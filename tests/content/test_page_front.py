@@ -13,9 +13,9 @@ from django.http import HttpResponse
 from apps.content import cache as page_cache
 from apps.content.front import PAGE_HEADERS
 from apps.core.http.logging import RequestContextFilter
+from harness.ports import free_port
 from tests.content.conftest import capturing
 from tests.content.front_client import FrontClient
-from tests.services.availability import free_port
 
 pytestmark = pytest.mark.django_db
 

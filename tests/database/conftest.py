@@ -4,32 +4,34 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-import psycopg
 import pytest
 
-from tests.helpers import clean_env
-from tests.services.pgbouncer import pgbouncer  # noqa: F401 - the fixture, for this folder's tests
-
-
-@dataclass(frozen=True)
-class Server:
-    host: str
-    port: int
-    user: str
-
-    def url(self, name: str) -> str:
-        return f"postgres://{self.user}@{self.host}:{self.port}/{name}"
-
-    def connect(self, name: str = "postgres", **kwargs) -> psycopg.Connection:
-        return psycopg.connect(host=self.host, port=self.port, user=self.user, dbname=name, **kwargs)
+from harness.availability import unavailable
+from harness.pgbouncer import PgBouncer, running_pgbouncer
+from harness.postgres import Cluster
+from harness.processes import ServiceDidNotStart
+from harness.project import clean_env
 
 
 @pytest.fixture
-def server(settings) -> Server:
+def pgbouncer(settings) -> Iterator[PgBouncer]:
+    """PgBouncer (transaction mode) in front of the PostgreSQL that TEST_DATABASE_URL names."""
     database = settings.DATABASES["default"]
-    return Server(database["HOST"] or "127.0.0.1", int(database["PORT"] or 5432), database["USER"] or "postgres")
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        unavailable("PgBouncer needs the postgres tier: set TEST_DATABASE_URL to a PostgreSQL server")
+    server = Cluster.from_settings(database)
+    try:
+        with running_pgbouncer(upstream_host=server.host, upstream_port=server.port, user=server.user) as bouncer:
+            yield bouncer
+    except ServiceDidNotStart as exc:
+        unavailable(str(exc))
+
+
+@pytest.fixture
+def server(settings) -> Cluster:
+    """The postgres tier's server (TEST_DATABASE_URL)."""
+    return Cluster.from_settings(settings.DATABASES["default"])
 
 
 @pytest.fixture
@@ -39,15 +41,13 @@ def make_database(server) -> Iterator:
 
     def create() -> str:
         name = f"folio_scratch_{uuid.uuid4().hex[:12]}"
-        with server.connect(autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
+        server.create_database(name)
         created.append(name)
         return name
 
     yield create
-    with server.connect(autocommit=True) as admin:
-        for name in created:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for name in created:
+        server.drop_database(name)
 
 
 def site_env(database_url: str, **overrides: str) -> dict[str, str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.project import manage
 from tests.database.conftest import site_env
-from tests.helpers import manage
 
 pytestmark = pytest.mark.postgres
 

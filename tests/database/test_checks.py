@@ -6,7 +6,7 @@ import pytest
 
 from apps.core.checks.database import DatabaseSetup, database_problems, sqlite_in_production
 from config.database import database_entry
-from tests.helpers import manage, production_env
+from harness.project import manage, production_env
 
 PG = "postgres://folio@127.0.0.1:5432/folio"
 PGBOUNCER = "postgres://folio@127.0.0.1:6432/folio"

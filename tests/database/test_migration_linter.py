@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from apps.core.dbops.migration_lint import folio_app_labels, lint_migrations
-from tests.helpers import ROOT
+from harness.project import ROOT
 
 # sqlmigrate of a CONCURRENTLY migration refuses to run inside the test-case transaction.
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -10,8 +10,8 @@ import pytest
 from django.test import override_settings
 
 from apps.core.management.commands.migrate import migration_timeouts_sql
+from harness.project import manage
 from tests.database.conftest import site_env
-from tests.helpers import manage
 
 pytestmark = pytest.mark.postgres
 

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 
 from config.database import database_entry
+from harness.project import manage, run_python
 from tests.database.conftest import site_env
-from tests.helpers import manage, run_python
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services]
 

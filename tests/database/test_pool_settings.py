@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from config.database import database_entry, direct_entry
-from tests.helpers import clean_env, production_env, run_python
+from harness.project import clean_env, production_env, run_python
 
 POSTGRES_URL = "postgres://folio:secret@db.example.org:5432/folio"
 PRINT_DATABASES = "import json, django; django.setup(); from django.conf import settings; " \

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 
+from harness.project import ROOT, STRONG_SECRET, clean_env, run_python
 from tests.docker import files
-from tests.helpers import ROOT, STRONG_SECRET, clean_env, run_python
 
 SCHEMA = Path(__file__).with_name("compose-spec.json")
 SHARED_SCHEMA = ROOT.parent / "shared" / "schemas" / "compose-spec.json"

@@ -10,9 +10,9 @@ import pytest
 from django.urls import reverse
 
 from deploy.docker import healthcheck
+from harness.availability import unavailable
+from harness.project import ROOT
 from tests.docker import files
-from tests.helpers import ROOT
-from tests.services.availability import unavailable
 
 REFERENCE_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "PIP_NO_CACHE_DIR": "1"}
 

@@ -24,9 +24,7 @@ import json
 import os
 import pwd
 import re
-import secrets
 import shutil
-import signal
 import ssl
 import subprocess
 import tempfile
@@ -36,21 +34,17 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import psycopg
 import pytest
 
+from harness.availability import DEFAULT_TEST_DATABASE_URL, require_executable, unavailable
+from harness.nginx import check_config, running_nginx, write_main_conf
+from harness.ports import free_port
+from harness.postgres import Cluster
+from harness.processes import read_log, stop_process_group, wait_until_listening
+from harness.project import ROOT, STRONG_SECRET, clean_env
+from harness.tls import self_signed_certificate
 from tests.docker import files
-from tests.helpers import ROOT, STRONG_SECRET, clean_env
-from tests.services.availability import (
-    DEFAULT_TEST_DATABASE_URL,
-    free_port,
-    port_open,
-    require_executable,
-    unavailable,
-)
-from tests.services.nginx import check_config, running_nginx, write_main_conf
 
 pytestmark = pytest.mark.services
 
@@ -235,31 +229,11 @@ def scratch_directory() -> str | None:
 
 @contextlib.contextmanager
 def fresh_database() -> Iterator[str]:
-    server = urlsplit(os.environ.get("TEST_DATABASE_URL") or DEFAULT_TEST_DATABASE_URL)
-    name = f"folio_h6_image_{secrets.token_hex(4)}"
-    options = {"host": server.hostname, "port": server.port or 5432, "user": server.username or "postgres"}
-    try:
-        admin = psycopg.connect(**options, password=server.password, dbname="postgres", autocommit=True)
-    except psycopg.Error as exc:
-        unavailable(f"PostgreSQL at {server.hostname}:{server.port} is not reachable: {exc}")
-    try:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        credentials = options["user"] + (f":{server.password}" if server.password else "")
-        yield f"postgres://{credentials}@{options['host']}:{options['port']}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=15)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
+    server = Cluster.from_url(os.environ.get("TEST_DATABASE_URL") or DEFAULT_TEST_DATABASE_URL)
+    if not server.accepts_connections():
+        unavailable(f"PostgreSQL at {server.host}:{server.port} is not reachable")
+    with server.scratch_database(prefix="folio_h6_image") as url:
+        yield url
 
 
 def build(image: Image) -> None:
@@ -297,11 +271,9 @@ def start(image: Image) -> None:
             start_new_session=True,
             **identity(image.builder.user),
         )
-    deadline = time.monotonic() + START_TIMEOUT
-    while not port_open("127.0.0.1", image.gunicorn_port, timeout=0.3):
-        if image.process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"the image's CMD did not start serving:\n{image.log.read_text(errors='replace')}")
-        time.sleep(0.2)
+    wait_until_listening(
+        image.process, [image.gunicorn_port], what="the image's CMD", timeout=START_TIMEOUT, log=read_log(image.log)
+    )
 
 
 @pytest.fixture(scope="module", params=builders() or [None], ids=lambda builder: builder.label if builder else "none")
@@ -325,7 +297,7 @@ def image(request) -> Iterator[Image]:
             try:
                 yield built
             finally:
-                stop(built.process)
+                stop_process_group(built.process)
     finally:
         shutil.rmtree(tree, ignore_errors=True)
 
@@ -448,16 +420,11 @@ def render_nginx_template(image: Image, tls_dir: Path, http_port: int, https_por
 @pytest.fixture(scope="module")
 def edge(image) -> Iterator[Edge]:
     """nginx rendered from deploy/docker/nginx/default.conf.template in front of the image's CMD."""
-    openssl = require_executable("openssl")
+    require_executable("openssl")
     prefix = image.tree / "nginx"
     tls_dir = prefix / "tls"
     tls_dir.mkdir(parents=True)
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(tls_dir / "privkey.pem"), "-out", str(tls_dir / "fullchain.pem"), "-days", "2",
-         "-subj", f"/CN={DOMAIN}", "-addext", f"subjectAltName=DNS:{DOMAIN}"],
-        check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
+    self_signed_certificate(tls_dir / "fullchain.pem", tls_dir / "privkey.pem", domain=DOMAIN)
     static = files.compose(files.COMPOSE_PRODUCTION)["services"]["static"]["command"]
     published = image.run([image.mapped(word) for word in static], image.stage_env("runtime"))
     assert published.returncode == 0, published.stderr

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from config.env import check_secret_key
+from harness.project import ROOT, clean_env, run_python
 from tests.docker import files
-from tests.helpers import ROOT, clean_env, run_python
 
 SCRIPT = ROOT / "deploy" / "docker" / "make_env.py"
 

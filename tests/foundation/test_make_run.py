@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, clean_env
-from tests.services.availability import free_port
+from harness.ports import free_port
+from harness.processes import read_log, stop_process_group, wait_until_ready
+from harness.project import ROOT, clean_env
 
 START_TIMEOUT = 90.0
 
@@ -40,20 +38,28 @@ def test_make_run_serves_the_demo_essays_on_sqlite(tmp_path: Path):
             stderr=subprocess.STDOUT,
             start_new_session=True,  # runserver's autoreloader forks; the whole group is stopped below
         )
+    answers: list[tuple[int, str]] = []
+
+    def serving() -> bool:
+        try:
+            answers.append(get(f"http://{address}/"))
+        except OSError:
+            return False
+        return True
+
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                status, page = get(f"http://{address}/")
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"make run did not serve {address}:\n{(tmp_path / 'run.log').read_text()}")
-                time.sleep(0.5)
+        wait_until_ready(
+            server,
+            serving,
+            what=f"make run on {address}",
+            timeout=START_TIMEOUT,
+            interval=0.5,
+            log=read_log(tmp_path / "run.log"),
+        )
+        status, page = answers[0]
         assert status == 200
         assert len(set(re.findall(r'href="(/essays/[^"/]+/)"', page))) == 10  # the first page of the dozen
         assert get(f"http://{address}/feed/")[0] == 200
         assert "12 created" in (tmp_path / "run.log").read_text()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop_process_group(server, grace=30)

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.helpers import ROOT
+from harness.project import ROOT
 
 # env.str("NAME", ...), env.bool("NAME"), env("NAME"), os.environ.get("NAME"), os.environ["NAME"],
 # os.environ.setdefault("NAME", ...) and gunicorn.conf.py's _whole_number("NAME", ...)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import STRONG_SECRET, clean_env, manage, production_env
+from harness.project import STRONG_SECRET, clean_env, manage, production_env
 
 
 def assert_stops_with(result, *needles: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.helpers import clean_env, manage, production_env, run_python
+from harness.project import clean_env, manage, production_env, run_python
 
 PRINT_DATABASE = (
     "from django.conf import settings; import json; "

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import manage, production_env
-from tests.services.gunicorn import Gunicorn, running_gunicorn
+from harness.gunicorn import Gunicorn, running_gunicorn
+from harness.project import manage, production_env
 
 ADMIN_URL = "desk-7q2x/"
 

@@ -8,7 +8,7 @@ from django.core.checks.registry import registry
 
 from apps.core.checks.ids import ALWAYS, CHECK_IDS, TARGETS
 from apps.core.checks.rules import Rule
-from tests.helpers import ROOT
+from harness.project import ROOT
 
 
 def folio_checks() -> list:

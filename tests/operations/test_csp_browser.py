@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from harness.live_site import start_site
+from harness.project import manage
 from tests.browser.conftest import browser, open_page  # noqa: F401 - `browser` is a fixture used by name
-from tests.helpers import manage
 from tests.operations.conftest import ADMIN_URL
-from tests.services.live_site import start_site
 
 pytestmark = pytest.mark.browser
 

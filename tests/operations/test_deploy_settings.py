@@ -7,7 +7,7 @@ import logging
 
 from apps.core.http.logging import JsonFormatter, RequestContextFilter
 from apps.core.http.request_id import RequestContext, accept_or_make, current
-from tests.helpers import manage, production_env
+from harness.project import manage, production_env
 from tests.operations.conftest import ADMIN_URL
 
 

@@ -20,9 +20,10 @@ from django.utils import timezone
 
 from apps.content.models import Essay
 from apps.users.models import User
+from harness.availability import unavailable
+from harness.ports import port_open
+from harness.tcp_proxy import TcpProxy
 from tests.operations.conftest import ADMIN_URL, Reply, fetch, folio, folio_env
-from tests.services.availability import port_open, unavailable
-from tests.services.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 from django.db import connection
 
-from tests.helpers import manage, production_env
+from harness.project import manage, production_env
 from tests.operations.conftest import ADMIN_URL
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.helpers import manage
+from harness.project import manage
 from tests.operations.conftest import ADMIN_URL, fetch, folio, folio_env
 
 pytestmark = pytest.mark.services

@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.helpers import production_env, run_python
+from harness.ports import free_port
+from harness.project import production_env, run_python
 from tests.operations.conftest import fetch, folio, folio_env
-from tests.services.availability import free_port
 
 IMPORTED = "import sys, config.wsgi; print('sentry_sdk' in sys.modules)"
 

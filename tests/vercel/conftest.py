@@ -8,24 +8,21 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from django.conf import settings
 
+from harness.availability import unavailable
+from harness.postgres import Cluster
+from harness.processes import ServiceDidNotStart
+from harness.project import ROOT, manage_steps
+from harness.s3 import S3Server, running_s3
+from harness.vercel import VercelRuntime, vercel_env
 from tests.conftest import postgres_problem
-from tests.helpers import ROOT, manage
-from tests.services.availability import unavailable
-from tests.services.vercel_harness import VercelRuntime, vercel_env
 
 ADMIN_USERNAME = "vercel-admin"
 ADMIN_PASSWORD = "a-long-harness-password-9731"
 # Vercel's own runtime shim, installed from PyPI into a throwaway venv at test time (never committed).
 VERCEL_RUNTIME_REQUIREMENT = "vercel-runtime==0.24.1"
-
-
-def _server_url(database: dict, name: str) -> str:
-    password = f":{database['PASSWORD']}" if database["PASSWORD"] else ""
-    return f"postgres://{database['USER']}{password}@{database['HOST']}:{database['PORT'] or 5432}/{name}"
 
 
 @pytest.fixture(scope="session")
@@ -35,12 +32,7 @@ def vercel_database_url() -> Iterator[str]:
     if problem := postgres_problem():
         unavailable(problem)
     database = settings.DATABASES["default"]
-    name = f"{database['NAME'].removeprefix('test_')}_vercel"
-    admin = psycopg.connect(_server_url(database, "postgres"), autocommit=True)
-    try:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-        url = _server_url(database, name)
+    with Cluster.from_settings(database).scratch_database(f"{database['NAME'].removeprefix('test_')}_vercel") as url:
         env = vercel_env(
             DATABASE_URL=url,
             DJANGO_SETTINGS_MODULE="config.settings.vercel",
@@ -48,13 +40,8 @@ def vercel_database_url() -> Iterator[str]:
             DJANGO_SUPERUSER_EMAIL="admin@example.org",
             DJANGO_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
         )
-        for command in (["migrate", "--noinput"], ["seed_demo"], ["createsuperuser", "--noinput"]):
-            result = manage(*command, env=env)
-            assert result.returncode == 0, f"{command}: {result.stderr}"
+        manage_steps(("migrate", "--noinput"), ("seed_demo",), ("createsuperuser", "--noinput"), env=env, timeout=120)
         yield url
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def python_312_or_newer() -> str | None:
@@ -97,3 +84,13 @@ def vercel_runtime(tmp_path_factory) -> VercelRuntime:
         if result.returncode != 0:
             unavailable(f"could not install {VERCEL_RUNTIME_REQUIREMENT} for {python}: {result.stderr[-500:]}")
     return VercelRuntime(python=str(venv / "bin" / "python"))
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory) -> Iterator[S3Server]:
+    """moto's S3 API, one for the session: each test makes a bucket of its own."""
+    try:
+        with running_s3(tmp_path_factory.mktemp("moto") / "moto.log") as server:
+            yield server
+    except ServiceDidNotStart as exc:
+        unavailable(str(exc))

@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from tests.helpers import run_python
-from tests.services.vercel_harness import vercel_env
+from harness.project import run_python
+from harness.vercel import vercel_env
 
 HEAVY = ["boto3", "botocore", "storages.backends.s3", "PIL", "sentry_sdk", "redis", "markdown", "nh3", "gunicorn"]
 

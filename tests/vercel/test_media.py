@@ -16,8 +16,7 @@ from django.core.files.storage import default_storage
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from PIL import Image
 
-from tests.services.s3 import s3_server  # noqa: F401 - the fixture
-from tests.services.vercel_harness import VERCEL_HOST, invoke, vercel_env
+from harness.vercel import VERCEL_HOST, invoke, vercel_env
 from tests.vercel.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
 
 pytestmark = pytest.mark.services
@@ -35,7 +34,7 @@ def fetch(url: str) -> bytes:
         return response.read()
 
 
-def test_default_storage_writes_to_the_bucket_and_serves_a_working_url(s3_server, settings, tmp_path):  # noqa: F811
+def test_default_storage_writes_to_the_bucket_and_serves_a_working_url(s3_server, settings, tmp_path):
     bucket = s3_server.create_bucket(f"media-{uuid.uuid4().hex[:8]}")
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGES = {**settings.STORAGES, "default": s3_server.storage_settings(bucket)}
@@ -47,7 +46,7 @@ def test_default_storage_writes_to_the_bucket_and_serves_a_working_url(s3_server
     assert not settings.MEDIA_ROOT.exists()
 
 
-def test_a_second_upload_with_the_same_name_does_not_overwrite_the_first(s3_server, settings):  # noqa: F811
+def test_a_second_upload_with_the_same_name_does_not_overwrite_the_first(s3_server, settings):
     bucket = s3_server.create_bucket(f"media-{uuid.uuid4().hex[:8]}")
     settings.STORAGES = {**settings.STORAGES, "default": s3_server.storage_settings(bucket)}
     first = default_storage.save("covers/cover.png", ContentFile(b"first"))
@@ -58,7 +57,7 @@ def test_a_second_upload_with_the_same_name_does_not_overwrite_the_first(s3_serv
 
 @pytest.mark.postgres
 def test_admin_cover_upload_on_vercel_lands_in_the_bucket_and_the_essay_page_links_to_it(
-    s3_server,  # noqa: F811
+    s3_server,
     vercel_database_url,
     tmp_path,
 ):

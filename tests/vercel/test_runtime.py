@@ -7,7 +7,7 @@ import re
 import psycopg
 import pytest
 
-from tests.services.vercel_harness import CRON_SECRET, VERCEL_HOST, VercelRuntime, invoke, vercel_env
+from harness.vercel import CRON_SECRET, VERCEL_HOST, VercelRuntime, invoke, vercel_env
 from tests.vercel.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
 
 pytestmark = pytest.mark.postgres

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.helpers import manage
-from tests.services.vercel_harness import vercel_env
+from harness.project import manage
+from harness.vercel import vercel_env
 
 PRINT = (
     "from django.conf import settings; import json; "

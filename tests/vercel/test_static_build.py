@@ -11,8 +11,8 @@ import shutil
 
 import pytest
 
-from tests.helpers import PYTHON, ROOT, manage, run_in_project, run_python
-from tests.services.vercel_harness import vercel_env
+from harness.project import PYTHON, ROOT, manage, run_in_project, run_python
+from harness.vercel import vercel_env
 
 # The builder's settings probe: a plain import, no django.setup().
 SETTINGS_PROBE = """

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.urls import resolve
 
 from apps.core.scheduling import cron
-from tests.helpers import ROOT
+from harness.project import ROOT
 
 ZERO_CONFIG = ROOT / "vercel.json"
 BUILDS_FORM = ROOT / "deploy" / "vercel" / "vercel.json"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import secrets
 import socket
 import ssl
 import subprocess
@@ -16,18 +15,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from tests.helpers import ROOT, manage, production_env
-from tests.services.availability import free_port, require_executable, unavailable
-from tests.services.gunicorn import Gunicorn, running_gunicorn
-from tests.services.nginx import Nginx, check_config, running_nginx, write_main_conf
+from harness.availability import require_executable, unavailable
+from harness.gunicorn import Gunicorn, running_gunicorn
+from harness.nginx import Nginx, check_config, running_nginx, write_main_conf
+from harness.ports import free_port
+from harness.postgres import LOCAL
+from harness.project import ROOT, SITE_STEPS, manage, manage_steps, production_env
+from harness.tls import self_signed_certificate
 
 DOMAIN = "folio.test"
 CLIENT = "127.0.0.2"
 ADMIN_URL = "editors/"
-POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres", "connect_timeout": 3}
 
 
 @dataclass
@@ -125,15 +125,8 @@ class Stack:
 
 
 def make_certificate(directory: Path) -> tuple[Path, Path]:
-    openssl = require_executable("openssl")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", f"/CN={DOMAIN}",
-         "-addext", f"subjectAltName=DNS:{DOMAIN},IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
-    return cert, key
+    require_executable("openssl")
+    return self_signed_certificate(directory / "cert.pem", directory / "key.pem", domain=DOMAIN, ip="127.0.0.1")
 
 
 def client_address_usable() -> None:
@@ -146,17 +139,10 @@ def client_address_usable() -> None:
 
 @pytest.fixture(scope="package")
 def database_url() -> Iterator[str]:
-    name = f"folio_h5_vm_{secrets.token_hex(4)}"
-    try:
-        admin = psycopg.connect(**POSTGRES, autocommit=True)
-    except psycopg.Error as exc:
-        unavailable(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgres://postgres@127.0.0.1:5432/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if not LOCAL.accepts_connections():
+        unavailable(f"PostgreSQL at {LOCAL.host}:{LOCAL.port} is not reachable")
+    with LOCAL.scratch_database(prefix="folio_h5_vm") as url:
+        yield url
 
 
 @pytest.fixture(scope="package")
@@ -178,9 +164,7 @@ def site(tmp_path_factory, database_url) -> Site:
         WEB_CONCURRENCY="2",
         GUNICORN_THREADS="4",
     )
-    for command in (["migrate", "--noinput"], ["seed_demo"], ["collectstatic", "--noinput"]):
-        result = manage(*command, env=env, timeout=300)
-        assert result.returncode == 0, f"{command}: {result.stdout}{result.stderr}"
+    manage_steps(*SITE_STEPS, env=env)
     (root / "media").mkdir(exist_ok=True)
     cert, key = make_certificate(root)
     slugs = [essay["slug"] for essay in json.loads((ROOT / "apps/content/demo/essays.json").read_text())]

@@ -12,10 +12,10 @@ import pytest
 
 from apps.core.deploy import examples, nginx, systemd, templates
 from config.proxy import TrustedProxyHeaders
-from tests.helpers import ROOT, STRONG_SECRET, clean_env, manage, production_env, run_in_project, run_python
-from tests.services.availability import require_executable
-from tests.services.gunicorn import gunicorn_executable
-from tests.services.nginx import check_config, write_main_conf
+from harness.availability import require_executable
+from harness.gunicorn import gunicorn_executable
+from harness.nginx import check_config, write_main_conf
+from harness.project import ROOT, STRONG_SECRET, clean_env, manage, production_env, run_in_project, run_python
 from tests.vm.conftest import render_nginx
 
 # What the reference's example left for the reader to fill in; none of it may reach a rendered file.

@@ -1,8 +1,9 @@
 """Debian's pgbouncer, started from deploy/pgbouncer/pgbouncer.ini on a free loopback port.
 
 Only addresses, paths and authentication change (and the pool size when a caller asks), so the shipped pool mode
-and limits are what the tests exercise. `running_pgbouncer()` works outside pytest too (benchmarks); the
-`pgbouncer` fixture turns a missing binary or server into `unavailable()`.
+and limits are what the tests exercise. `running_pgbouncer()` serves tests and benchmarks alike; it raises
+ServiceDidNotStart when pgbouncer is missing or does not start (tests/database/conftest.py's `pgbouncer` fixture
+turns that into `unavailable()`).
 
 PgBouncer refuses to run as root: as root it is started with `-u postgres`, in a directory that user can read.
 """
@@ -13,26 +14,20 @@ import configparser
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-import pytest
 
-from tests.services.availability import free_port, port_open, unavailable
+from harness.ports import free_port
+from harness.processes import ServiceDidNotStart, read_log, stop_process_group, wait_until_listening
+from harness.project import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 SHIPPED_INI = ROOT / "deploy" / "pgbouncer" / "pgbouncer.ini"
 RUN_AS = "postgres"
-
-
-class PgBouncerUnavailable(RuntimeError):
-    """pgbouncer is not installed or did not start; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +106,7 @@ def running_pgbouncer(
         (p for p in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if os.access(p, os.X_OK)), None
     )
     if executable is None:
-        raise PgBouncerUnavailable("pgbouncer is not installed (apt-get install pgbouncer)")
+        raise ServiceDidNotStart("pgbouncer is not installed (apt-get install pgbouncer)")
     # pytest's tmp_path lives in a 0700 directory of root's, which the postgres user cannot enter.
     workdir = Path(tempfile.mkdtemp(prefix="folio-pgbouncer-"))
     process = None
@@ -129,12 +124,8 @@ def running_pgbouncer(
         process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True, cwd=workdir
         )
-        deadline = time.monotonic() + startup_timeout
-        while not port_open("127.0.0.1", port, timeout=0.2):
-            if process.poll() is not None or time.monotonic() > deadline:
-                log = (workdir / "pgbouncer.log").read_text() if (workdir / "pgbouncer.log").exists() else ""
-                raise PgBouncerUnavailable(f"pgbouncer did not start on 127.0.0.1:{port}: {log[-800:]}")
-            time.sleep(0.05)
+        log = workdir / "pgbouncer.log"
+        wait_until_listening(process, [port], what="pgbouncer", timeout=startup_timeout, log=read_log(log, 800))
         pool = int(configparser_value(ini, "default_pool_size"))
         yield PgBouncer(
             host="127.0.0.1",
@@ -143,17 +134,11 @@ def running_pgbouncer(
             upstream_host=upstream_host,
             upstream_port=upstream_port,
             user=user,
-            log=workdir / "pgbouncer.log",
+            log=log,
         )
     finally:
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+        if process is not None:
+            stop_process_group(process, grace=5)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -161,20 +146,3 @@ def configparser_value(ini: Path, key: str) -> str:
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(ini)
     return parser["pgbouncer"][key]
-
-
-@pytest.fixture
-def pgbouncer(settings) -> Iterator[PgBouncer]:
-    """PgBouncer (transaction mode) in front of the PostgreSQL that TEST_DATABASE_URL names."""
-    database = settings.DATABASES["default"]
-    if database["ENGINE"] != "django.db.backends.postgresql":
-        unavailable("PgBouncer needs the postgres tier: set TEST_DATABASE_URL to a PostgreSQL server")
-    try:
-        with running_pgbouncer(
-            upstream_host=database["HOST"] or "127.0.0.1",
-            upstream_port=int(database["PORT"] or 5432),
-            user=database["USER"] or "postgres",
-        ) as bouncer:
-            yield bouncer
-    except PgBouncerUnavailable as exc:
-        unavailable(str(exc))

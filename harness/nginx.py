@@ -14,12 +14,12 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.services.availability import port_open, require_executable
+from harness.availability import require_executable
+from harness.processes import stop_process_group, wait_until_listening
 
 START_TIMEOUT = 20.0
 MIME_TYPES = Path("/etc/nginx/mime.types")
@@ -71,6 +71,11 @@ class Nginx:
         path = self.conf.parent / "logs" / "error.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def output(self) -> str:
+        """What nginx said: its stderr once it has exited (start-up errors go there, `-e stderr`), and error.log."""
+        said = self.process.stdout.read() if self.process.poll() is not None and self.process.stdout else ""
+        return said + self.error_log()
+
 
 @contextlib.contextmanager
 def running_nginx(conf: Path, *, ports: list[int], host: str = "127.0.0.1") -> Iterator[Nginx]:
@@ -84,26 +89,10 @@ def running_nginx(conf: Path, *, ports: list[int], host: str = "127.0.0.1") -> I
     )
     server = Nginx(process=process, conf=conf)
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not all(port_open(host, port, timeout=0.3) for port in ports):
-            if process.poll() is not None:
-                raise AssertionError(f"nginx exited with {process.returncode}: {process.stdout.read()}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"nginx did not listen on {ports}: {server.error_log()}")
-            time.sleep(0.1)
+        wait_until_listening(process, ports, host=host, what="nginx", timeout=START_TIMEOUT, log=server.output)
         yield server
     finally:
-        if process.poll() is None:
-            # QUIT is nginx's graceful stop; the group kill catches a worker that outlives its master.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGQUIT)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+        # QUIT is nginx's graceful stop; the group wait also catches a worker that outlives its master.
+        stop_process_group(process, stop_signal=signal.SIGQUIT, grace=10)
         if process.stdout:
             process.stdout.close()

@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 
-from tests.helpers import PYTHON, ROOT, STRONG_SECRET, clean_env, run_in_project
+from harness.project import PYTHON, ROOT, STRONG_SECRET, clean_env, run_in_project
 
 ENTRYPOINT = "config/wsgi.py"
 ENTRY_NAMES = ("app", "application")

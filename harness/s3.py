@@ -1,26 +1,23 @@
 """A local S3 API: moto's server mode in its own process group on a free loopback port.
 
-Use the `s3_server` fixture (import it into a conftest, or `from tests.services.s3 import s3_server` in a test
-module); `S3Server.storage_settings(bucket)` gives a STORAGES["default"] entry for it and `client()` a boto3
-client to look into the bucket as an operator would.
+`running_s3(log)` starts it (tests/vercel/conftest.py's `s3_server` fixture holds one per session);
+`S3Server.storage_settings(bucket)` gives a STORAGES["default"] entry for it and `client()` a boto3 client to look
+into the bucket as an operator would.
 """
 
 from __future__ import annotations
 
-import os
-import signal
+import contextlib
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from config.storage import s3_media_storage
-from tests.services.availability import free_port, port_open, unavailable
+from harness.ports import free_port
+from harness.processes import ServiceDidNotStart, read_log, stop_process_group, wait_until_listening
 
 # Installed next to the interpreter running the tests (the project's .venv).
 MOTO_SERVER = Path(sys.executable).parent / "moto_server"
@@ -73,31 +70,22 @@ class S3Server:
         )
 
 
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory) -> Iterator[S3Server]:
+@contextlib.contextmanager
+def running_s3(log: Path, *, startup_timeout: float = 30.0) -> Iterator[S3Server]:
+    """moto's S3 API on a free loopback port until the block ends; its output goes to `log`. Raises
+    ServiceDidNotStart when moto's server is missing or does not listen in time."""
     if not MOTO_SERVER.exists():
-        unavailable(f"moto's server is not installed at {MOTO_SERVER} (dev dependency moto[server])")
+        raise ServiceDidNotStart(f"moto's server is not installed at {MOTO_SERVER} (dev dependency moto[server])")
     port = free_port()
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
-    process = subprocess.Popen(
-        [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
-        deadline = time.monotonic() + 30
-        while not port_open("127.0.0.1", port, timeout=0.2):
-            if process.poll() is not None or time.monotonic() > deadline:
-                unavailable(f"moto_server did not start on 127.0.0.1:{port} (see {log.name})")
-            time.sleep(0.1)
+        wait_until_listening(process, [port], what="moto_server", timeout=startup_timeout, log=read_log(log))
         yield S3Server(endpoint=f"http://127.0.0.1:{port}")
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        log.close()
+        stop_process_group(process, grace=10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +56,24 @@ def run_in_project(
 
 def manage(*args: str, env: dict[str, str], timeout: float = HUNG_AFTER) -> subprocess.CompletedProcess[str]:
     return run_in_project([PYTHON, str(ROOT / "manage.py"), *args], env=env, timeout=timeout)
+
+
+# What an operator runs before the first request: the schema, the demo essays, the static files.
+SITE_STEPS = (("migrate", "--noinput"), ("seed_demo",), ("collectstatic", "--noinput"))
+
+
+class CommandFailed(RuntimeError):
+    """A set-up command failed; the message names it and carries its output."""
+
+
+def manage_steps(*commands: Sequence[str], env: dict[str, str], timeout: float = HUNG_AFTER) -> None:
+    """Each `manage.py` command in turn, as a deploy runs them; the first that fails raises CommandFailed."""
+    for command in commands:
+        result = manage(*command, env=env, timeout=timeout)
+        if result.returncode != 0:
+            raise CommandFailed(
+                f"manage.py {' '.join(command)} failed (exit {result.returncode}):\n{result.stdout}{result.stderr}"
+            )
 
 
 def run_python(code: str, *, env: dict[str, str], timeout: float = HUNG_AFTER) -> subprocess.CompletedProcess[str]:

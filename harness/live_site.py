@@ -6,7 +6,7 @@
         assert "..." in site.log_text()
 
 Everything it writes (database, static root, media, server log) lives under the directory it is given, and the
-server is always stopped (tests/services/gunicorn.py kills its whole process group).
+server is always stopped (harness/gunicorn.py kills its whole process group).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers import manage, production_env
-from tests.services.gunicorn import Gunicorn, running_gunicorn
+from harness.gunicorn import Gunicorn, running_gunicorn
+from harness.project import SITE_STEPS, manage_steps, production_env
 
 HOST = "127.0.0.1"
 
@@ -57,12 +57,9 @@ def site_env(directory: Path, overrides: Mapping[str, str] | None = None) -> dic
 
 def prepare(env: dict[str, str]) -> None:
     """What a deploy runs before serving: collectstatic, migrate, and here the demo essays."""
-    for command in (("collectstatic", "--noinput"), ("migrate", "--noinput"), ("seed_demo",)):
-        # --skip-checks: production's checks rightly refuse SQLite (folio.E005); a throwaway file is the point
-        # here, and the checks have tests of their own.
-        result = manage(*command, "--skip-checks", env=env, timeout=300)
-        if result.returncode != 0:
-            raise AssertionError(f"manage.py {' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    # --skip-checks: production's checks rightly refuse SQLite (folio.E005); a throwaway file is the point here,
+    # and the checks have tests of their own.
+    manage_steps(*((*command, "--skip-checks") for command in SITE_STEPS), env=env)
 
 
 @contextlib.contextmanager

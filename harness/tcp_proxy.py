@@ -17,6 +17,8 @@ import socket
 import threading
 import time
 
+from harness.ports import free_port
+
 FORWARD, HANG, REFUSE = "forward", "hang", "refuse"
 
 
@@ -29,10 +31,7 @@ class TcpProxy:
         self._connections: set[socket.socket] = set()
         self._listener: socket.socket | None = None
         self._closed = False
-        probe = socket.socket()
-        probe.bind((host, 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
+        self.port = free_port(host)
         self._listen()
 
     # MODES

@@ -10,8 +10,6 @@ and error logs, per gunicorn.conf.py) go to `log`.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import subprocess
 import time
 import urllib.error
@@ -20,8 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers import ROOT
-from tests.services.availability import free_port, port_open, unavailable
+from harness.availability import unavailable
+from harness.ports import free_port, port_open
+from harness.processes import stop_process_group, wait_until_ready
+from harness.project import ROOT
 
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 START_TIMEOUT = 60.0
@@ -65,34 +65,28 @@ def gunicorn_executable() -> Path:
 
 
 def wait_until_serving(server: Gunicorn, path: str, host_header: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    last = ""
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise AssertionError(f"gunicorn exited with {server.process.returncode}:\n{server.log_text()}")
-        if port_open(server.host, server.port, timeout=0.5):
-            request = urllib.request.Request(server.url(path), headers={"Host": host_header})  # noqa: S310 - ours
-            try:
-                with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - a loopback http URL
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, OSError) as exc:
-                last = str(exc)
-        time.sleep(0.2)
-    raise AssertionError(f"gunicorn did not answer {path} in {START_TIMEOUT:.0f} s ({last}):\n{server.log_text()}")
+    """Until `path` answers 200: an open port alone may still be the master without a booted worker."""
+    last: list[str] = []
 
+    def answers() -> bool:
+        if not port_open(server.host, server.port, timeout=0.5):
+            return False
+        request = urllib.request.Request(server.url(path), headers={"Host": host_header})  # noqa: S310 - ours
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - a loopback http URL
+                return response.status == 200
+        except (urllib.error.URLError, OSError) as exc:
+            last[:] = [str(exc)]
+            return False
 
-def stop(process: subprocess.Popen, grace: float = 15.0) -> None:
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+    wait_until_ready(
+        server.process,
+        answers,
+        what=f"gunicorn answering {path}",
+        timeout=START_TIMEOUT,
+        interval=0.2,
+        log=lambda: f"({''.join(last)})\n{server.log_text()}",
+    )
 
 
 @contextlib.contextmanager
@@ -125,4 +119,4 @@ def running_gunicorn(
         wait_until_serving(server, ready_path, host_header or host)
         yield server
     finally:
-        stop(process)
+        stop_process_group(process)

@@ -20,7 +20,10 @@ pytestmark = pytest.mark.services
 
 CLIENTS = 4
 MAX_REQUESTS_PER_CLIENT = 400
-MAX_SECONDS = 30.0
+# Bounds of the loop, not of the test's verdict: on a loaded machine the same requests take several times longer.
+MAX_SECONDS = 120.0
+# Requests answered before the event and after it settled: the proof that the load spanned it.
+AROUND_THE_EVENT = 30
 CLIENT_TIMEOUT = 65.0
 
 
@@ -67,7 +70,7 @@ class Load:
         with self.lock:
             return sum(self.statuses.values()) + len(self.errors)
 
-    def wait_for(self, count: int, timeout: float = 20.0) -> None:
+    def wait_for(self, count: int, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while self.total() < count and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -75,15 +78,19 @@ class Load:
     def failures(self) -> int:
         return len(self.errors) + sum(n for status, n in self.statuses.items() if status != 200)
 
-    def run(self, during) -> None:
-        """Start the clients, call `during()` once traffic flows, then let them run on briefly and stop."""
+    def run(self, during) -> tuple[int, int]:
+        """Start the clients, call `during()` once traffic flows and until the event has settled, then let them run
+        on and stop. Returns how many requests were answered before the event and after it settled."""
         threads = [threading.Thread(target=self.client, daemon=True) for _ in range(CLIENTS)]
         for thread in threads:
             thread.start()
         try:
-            self.wait_for(40)
+            self.wait_for(AROUND_THE_EVENT)
+            before = self.total()
             during()
-            self.wait_for(self.total() + 80)
+            settled = self.total()
+            self.wait_for(settled + AROUND_THE_EVENT)
+            return before, self.total() - settled
         finally:
             self.stop.set()
             for thread in threads:
@@ -98,9 +105,10 @@ def test_graceful_reload_under_load_fails_no_request(stack):
         os.kill(stack.gunicorn.process.pid, signal.SIGHUP)
         stack.gunicorn.wait_for_workers(len(before), exclude=before)
 
-    load.run(reload)
+    answered_before, answered_after = load.run(reload)
     assert stack.gunicorn.worker_pids().isdisjoint(before), "HUP should replace every worker"
-    assert load.total() >= 120, load.statuses
+    # The reload happened inside the load: requests were answered before the HUP and by the new workers after it.
+    assert answered_before >= AROUND_THE_EVENT and answered_after >= AROUND_THE_EVENT, load.statuses
     assert load.failures() == 0, (load.statuses, load.errors[:5])
 
 
@@ -113,7 +121,8 @@ def test_a_worker_killed_mid_load_is_replaced(stack, artifacts_dir):
         os.kill(victim, signal.SIGKILL)
         stack.gunicorn.wait_for_workers(len(before), exclude={victim})
 
-    load.run(kill_one)
+    answered_before, answered_after = load.run(kill_one)
+    assert answered_before >= AROUND_THE_EVENT and answered_after >= AROUND_THE_EVENT, load.statuses
     after = stack.gunicorn.worker_pids()
     assert victim not in after and len(after) == len(before)
     report = f"worker SIGKILL under load: {load.failures()} failed of {load.total()} requests {dict(load.statuses)}\n"

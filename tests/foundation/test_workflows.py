@@ -156,3 +156,13 @@ def test_vercel_workflow_migrates_after_the_build_and_before_the_deploy_and_prom
     positions = [steps.find(command) for command in order]
     assert -1 not in positions, dict(zip(order, positions, strict=True))
     assert positions == sorted(positions), dict(zip(order, positions, strict=True))
+
+
+def test_make_release_installs_collects_and_migrates_before_it_reloads_gunicorn():
+    # deploy-vm.yml runs this on the server; `make -n` prints the commands without running them.
+    result = subprocess.run(["make", "-n", "release"], cwd=ROOT, capture_output=True, text=True, check=True)
+    lines = result.stdout.splitlines()
+    steps = ["requirements/production.txt", "collectstatic", "migrate", "systemctl reload folio-web"]
+    positions = [next(number for number, line in enumerate(lines) if step in line) for step in steps]
+    assert positions == sorted(positions), result.stdout
+    assert "--require-hashes" in lines[positions[0]]

@@ -72,13 +72,46 @@ restore: install
 	$(BIN)/python manage.py db_restore $(BACKUP)
 
 # After editing pyproject.toml: re-pin, then re-export the requirements files pip, Docker and Vercel read.
-lock: install
-	$(BIN)/uv lock
+define export_requirements
 	$(BIN)/uv export --frozen --no-dev --no-emit-project --quiet -o requirements/production.txt
 	$(BIN)/uv export --frozen --no-emit-project --quiet -o requirements/dev.txt
+endef
+
+lock: install
+	$(BIN)/uv lock
+	$(export_requirements)
+
+# CI and pre-commit: uv.lock matches pyproject.toml and requirements/*.txt match the lock (re-exported in place,
+# so a stale file is fixed as well as reported; commit the result).
+.PHONY: lock-check
+lock-check: install
+	$(BIN)/uv lock --check
+	$(export_requirements)
+	@git diff --quiet -- requirements/ || { git diff --stat -- requirements/; \
+		echo "requirements/*.txt were stale: re-exported from uv.lock, commit them"; exit 1; }
 
 .PHONY: render
 # The committed deploy/nginx/example/ and deploy/systemd/example/, re-rendered from their templates (a test
 # fails when they are stale). On a server: `manage.py render_deploy nginx|systemd` (README, "Deploy to a VM").
 render: install
 	$(BIN)/python manage.py render_deploy examples
+
+# DJANGO NEXT: the suite against Django 6.1 in .venv-next (needs Python 3.12+; skipped with the reason without one).
+# README, "Upgrading to Django 6". NEXT_PYTHON=/path/to/python3.12 picks the interpreter.
+.PHONY: test-next
+test-next: install
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python .ci/django_next.py $(PYTEST_ARGS)
+
+# VM RELEASE: README "Deploy to a VM", step 8, run on the server from the checkout (/srv/folio/app) by root, e.g.
+# over SSH from .github/workflows/deploy-vm.yml. The app's steps run as the folio user with its environment file.
+VM_USER ?= folio
+VM_VENV ?= /srv/folio/venv
+VM_ENV_FILE ?= /etc/folio/folio.env
+VM_MANAGE = runuser -u $(VM_USER) -- sh -c 'set -a; . $(VM_ENV_FILE); set +a; exec $(VM_VENV)/bin/python manage.py "$$@"' manage
+.PHONY: release
+release:
+	runuser -u $(VM_USER) -- $(VM_VENV)/bin/pip install --quiet --require-hashes -r requirements/production.txt
+	$(VM_MANAGE) collectstatic --noinput
+	$(VM_MANAGE) migrate --noinput
+	systemctl reload folio-web
+	systemctl restart folio-worker

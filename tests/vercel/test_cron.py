@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
@@ -14,6 +15,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from apps.core.models import ScheduledRun
+from apps.core.scheduling import drain
+from apps.core.scheduling.schedule import SCHEDULE
 from tests.vercel import tasks
 
 SECRET = "cron-secret-" + "h7Kd9Qw2Lm5Zx8Vb" * 2
@@ -122,3 +125,32 @@ def test_two_concurrent_cron_calls_never_run_the_same_task_twice(cron_settings):
     assert sum(answer["ran"] for answer in answers) == len(labels) + 1  # + clearsessions
     assert sorted(name for answer in answers for name in answer["enqueued"]) == ["clearsessions"]
     assert ScheduledRun.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_two_calls_in_one_slot_run_each_scheduled_job_once_and_the_next_slot_runs_it_again(
+    client, cron_settings, monkeypatch
+):
+    # Vercel may deliver a schedule twice, and a `crons` entry left next to `schedules` calls the route twice per
+    # slot: either way the daily job must run once. The clock is moved to the first and last second of one slot.
+    job = next(job for job in SCHEDULE if job.name == "clearsessions")
+    slot_start = timezone.make_aware(datetime(2026, 3, 1, 0, 0, 0), UTC)
+    assert job.slot(slot_start) != job.slot(slot_start - timedelta(seconds=1)), "slot_start must open a slot"
+
+    def cron_call_at(moment: datetime) -> dict:
+        monkeypatch.setattr(drain, "timezone", SimpleNamespace(now=lambda: moment))
+        return call(client, f"Bearer {SECRET}").json()
+
+    def clearsessions_runs() -> int:
+        return DBTaskResult.objects.successful().filter(task_path=job.task.module_path).count()
+
+    first = cron_call_at(slot_start + timedelta(seconds=1))
+    second = cron_call_at(slot_start + job.every - timedelta(seconds=1))
+    assert first["enqueued"] == ["clearsessions"]
+    assert second["enqueued"] == []
+    assert clearsessions_runs() == 1
+    assert ScheduledRun.objects.filter(job="clearsessions").count() == 1
+
+    next_slot = cron_call_at(slot_start + job.every)
+    assert next_slot["enqueued"] == ["clearsessions"]
+    assert clearsessions_runs() == 2

@@ -41,9 +41,9 @@ def test_wsgi_application_setting_names_a_file_that_exports_app_and_application(
     assert {"app", "application"} <= assigned
 
 
-def test_zero_config_vercel_json_carries_only_crons_and_function_settings():
+def test_zero_config_vercel_json_carries_only_git_schedules_and_function_settings():
     config = load(ZERO_CONFIG)
-    assert set(config) - {"$schema"} == {"crons", "functions"}, "builds/routes would turn Django detection off"
+    assert set(config) - {"$schema"} == {"git", "schedules", "functions"}, "builds/routes turn Django detection off"
     assert list(config["functions"]) == [wsgi_file()]
 
 
@@ -56,13 +56,30 @@ def test_builds_form_sends_every_path_to_the_wsgi_entrypoint_that_exports_app():
         assert route["dest"] == wsgi_file(), f"{path} goes to {route['dest']}"
 
 
-@pytest.mark.parametrize("path", [ZERO_CONFIG, BUILDS_FORM], ids=["zero-config", "builds-form"])
-def test_every_cron_path_resolves_to_the_cron_endpoint(path):
-    crons = load(path)["crons"]
-    assert crons
-    for job in crons:
-        assert resolve(job["path"]).func is cron.run
-        assert len(job["schedule"].split()) == 5
+BOTH_FORMS = pytest.mark.parametrize("path", [ZERO_CONFIG, BUILDS_FORM], ids=["zero-config", "builds-form"])
+
+
+@BOTH_FORMS
+def test_every_schedule_calls_the_cron_endpoint_with_get(path):
+    schedules = load(path)["schedules"]
+    assert schedules
+    for name, job in schedules.items():
+        assert resolve(job["path"]).func is cron.run, name
+        assert len(job["schedule"].split()) == 5, name
+        # The endpoint is require_GET; a schedule's path target defaults to GET, and saying so keeps it there.
+        assert job["requestMethod"] == "GET", name
+
+
+@BOTH_FORMS
+def test_no_legacy_crons_next_to_schedules(path):
+    # Both keys would call /cron/ twice per slot: harmless (the endpoint is idempotent per slot) but wasteful.
+    assert "crons" not in load(path)
+
+
+@BOTH_FORMS
+def test_git_auto_deploys_are_off_so_only_the_workflow_deploys_after_migrating(path):
+    # .github/workflows/vercel.yml builds, migrates, then deploys and promotes; a Git push must not go live first.
+    assert load(path)["git"] == {"deploymentEnabled": False}
 
 
 def test_cron_budget_leaves_headroom_below_the_function_max_duration():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 
-from tests.helpers import ROOT
+from harness.project import ROOT
 
 
 def project() -> dict:

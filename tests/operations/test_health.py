@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import OperationalError
@@ -76,12 +78,44 @@ def test_a_check_that_does_not_answer_fails_at_the_deadline_and_is_not_stacked()
     try:
         (first,) = runner.run_checks((hung,), timeout=0.2)
         assert (first.status, first.output) == (runner.FAIL, "timeout")
-        # The first thread is still waiting: the next probe fails at once instead of starting another.
+        # The first run has outlived a whole deadline: the next probe fails at once instead of queueing behind it.
+        started = time.monotonic()
         (second,) = runner.run_checks((hung,), timeout=0.2)
+        assert time.monotonic() - started < 0.2
         assert second.status == runner.FAIL
         assert "still waiting" in second.output
     finally:
         release.set()
+
+
+def test_overlapping_probes_share_the_run_in_flight(monkeypatch):
+    """A crowd of probes in one process costs one run of a check, and none of them fails a healthy instance."""
+    runs, joined = [], []
+    gate = threading.Event()
+    join_or_start = runner._join_or_start
+
+    def counted(check, timeout):
+        run = join_or_start(check, timeout)
+        joined.append(run)
+        return run
+
+    def slow_but_healthy() -> None:
+        runs.append(1)
+        gate.wait(30)
+
+    monkeypatch.setattr(runner, "_join_or_start", counted)
+    check = runner.Check("shared", slow_but_healthy, runner.FAIL, "datastore")
+    with ThreadPoolExecutor(max_workers=8) as crowd:
+        probes = [crowd.submit(runner.run_checks, (check,), 30) for _ in range(8)]
+        # The run answers only once all eight probes have asked for it, however slowly the machine starts them.
+        deadline = time.monotonic() + 30
+        while len(joined) < 8 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        gate.set()
+        results = [probe.result(timeout=30) for probe in probes]
+
+    assert [result.status for (result,) in results] == [runner.PASS] * 8
+    assert len(runs) == 1 and len({id(run) for run in joined}) == 1
 
 
 def test_a_warn_check_keeps_the_instance_ready():

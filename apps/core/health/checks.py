@@ -7,23 +7,36 @@ outage.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from .runner import FAIL, WARN, Check, CheckFailed
 
 
-def check_database() -> None:
+@contextlib.contextmanager
+def probe_connection() -> Iterator[Any]:
+    """The default database connection of the check's long-lived thread (runner.py), kept between probes exactly
+    as a request thread keeps its own: CONN_MAX_AGE decides (0, and pooled connections, are closed after each
+    probe), a broken or expired connection is replaced first, and any failure closes it."""
     from django.db import connections
 
     connection = connections["default"]
+    connection.close_if_unusable_or_obsolete()
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    finally:
-        # This thread's connection must not linger (or, pooled, stay checked out) after the probe.
+        yield connection
+    except BaseException:
         connection.close()
+        raise
+    connection.close_if_unusable_or_obsolete()
+
+
+def check_database() -> None:
+    with probe_connection() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
 
 
 _migrations_applied = False
@@ -34,15 +47,11 @@ def check_migrations() -> None:
     global _migrations_applied
     if _migrations_applied:
         return
-    from django.db import connections
     from django.db.migrations.executor import MigrationExecutor
 
-    connection = connections["default"]
-    try:
+    with probe_connection() as connection:
         executor = MigrationExecutor(connection)
         plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    finally:
-        connection.close()
     if plan:
         raise CheckFailed(f"{len(plan)} unapplied migration(s)")
     _migrations_applied = True

@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 
 from harness.project import manage
-from tests.operations.conftest import ADMIN_URL, fetch, folio, folio_env
+from tests.operations.conftest import ADMIN_URL, fetch, folio, folio_env, wait_until_ready
 
 pytestmark = pytest.mark.services
 
@@ -49,6 +49,7 @@ def https_site(site_dir, collected_static, sqlite_url):
         LOG_FORMAT="json",
     )
     with folio(env, tmp_path) as server:
+        wait_until_ready(server)
         yield server
 
 

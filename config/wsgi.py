@@ -17,10 +17,10 @@ os.environ.setdefault(
 )
 
 load_settings_or_exit()
-# Cached pages are answered in front of Django's handler (apps/content/front.py); everything else goes through.
+# Cached pages are answered in front of Django's handler (apps/content/pagecache/); everything else goes through.
 application = get_wsgi_application()
 
-from apps.content.front import PageCacheFront  # noqa: E402 - needs the settings loaded above
+from apps.content.pagecache import PageCacheFront  # noqa: E402 - needs the settings loaded above
 
 application = PageCacheFront(application)
 app = application

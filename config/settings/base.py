@@ -165,7 +165,8 @@ STATIC_FROM_FINDERS = env.bool("STATIC_FROM_FINDERS", default=False)
 
 # CACHES
 # Local memory per process unless REDIS_URL is set (redis://, rediss:// for TLS). Short socket timeouts: a Redis
-# that hangs must cost a page half a second, once, not a worker (apps/content/cache.py then skips it for a while).
+# that hangs must cost a page half a second, once, not a worker (apps/content/pagecache/store.py then skips it
+# for a while).
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {

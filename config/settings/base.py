@@ -188,9 +188,9 @@ PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=600)
 COVER_MAX_BYTES = env.int("COVER_MAX_MB", default=5) * 1024 * 1024
 
 # PROXY
-# true when nginx (or a platform's load balancer) ends TLS in front of Django; production.py then trusts its
-# X-Forwarded-Proto. Never on a directly exposed server, where any client could claim https.
-BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+# Whether config/wsgi.py puts config/proxy.py's filter of forwarding headers around the app: only where a WSGI
+# server may hear from both a proxy and its clients (production.py), never where a platform builds the environ.
+FILTER_FORWARDED_HEADERS = False
 
 # EMAIL
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))

@@ -57,9 +57,13 @@ if AWS_STATIC_BUCKET_NAME:
     STATIC_URL = f"https://{STATIC_CDN_DOMAIN}/static/"
 
 # PROXY
-# TLS ends at the proxy, so the scheme arrives as X-Forwarded-Proto. Gunicorn already believes it from the peers
-# in FORWARDED_ALLOW_IPS only, and config/proxy.py drops it from anyone else; this makes Django agree under any
-# WSGI server. Only when told (BEHIND_PROXY): on a directly exposed server any client could send the header.
+# Gunicorn, on a VM behind nginx or directly exposed, or in Docker: forwarding headers count only from the peers
+# in FORWARDED_ALLOW_IPS (config/proxy.py, around the app in config/wsgi.py); anyone else's are dropped.
+FILTER_FORWARDED_HEADERS = True
+# true when nginx (or a platform's load balancer) ends TLS in front of Django. Then the scheme arrives as
+# X-Forwarded-Proto, which the filter above keeps only from the proxy; this makes Django believe it. Never on a
+# directly exposed server, where any client could claim https.
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
 if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

@@ -29,6 +29,11 @@ for _database in DATABASES.values():
 # CORE
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, ".vercel.app"]
 
+# PROXY
+# Vercel's runtime builds REMOTE_ADDR and the scheme from headers its edge sets itself (it overwrites a client's
+# X-Forwarded-For), and the function has no proxy address to filter by: production's filter would drop them all.
+FILTER_FORWARDED_HEADERS = False
+
 # STORAGE (S3)
 # Uploads written to the function's disk would vanish with the instance: media must go to object storage,
 # which production.py configures from AWS_STORAGE_BUCKET_NAME.

@@ -25,6 +25,9 @@ os.environ.setdefault(
     "config.settings.vercel" if os.environ.get("VERCEL") else "config.settings.production",
 )
 
+# Read before the settings, which may add a .env file's values to the environment: the filter must trust exactly
+# the peers Gunicorn's own forwarded_allow_ips does, and gunicorn.conf.py never sees .env.
+proxy_addresses = forwarded_allow_ips()
 load_settings_or_exit()
 
 # The one import from config/ back into apps/, after the settings it reads: the front door must sit outside
@@ -35,5 +38,5 @@ from apps.content.pagecache import PageCacheFront  # noqa: E402 - needs the sett
 application = get_wsgi_application()
 application = PageCacheFront(application)
 if settings.FILTER_FORWARDED_HEADERS:
-    application = TrustedProxyHeaders(application, forwarded_allow_ips())
+    application = TrustedProxyHeaders(application, proxy_addresses)
 app = application

@@ -1,13 +1,17 @@
 """Gunicorn for Folio: the reference's values, each overridable from the environment (see .env.example).
 
 Run from the project root: `gunicorn -c gunicorn.conf.py config.wsgi`. Read by Gunicorn, not by Django, so the
-variables here are plain os.environ reads with a readable error when one is malformed.
+variables here are plain os.environ reads with a readable error when one is malformed; FORWARDED_ALLOW_IPS is read
+by config/proxy.py, which the WSGI stack (config/wsgi.py) asks too. What runs inside the workers, from the proxy
+filter to Django's middleware, is built in config/wsgi.py alone.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+
+from config.proxy import forwarded_allow_ips as _forwarded_allow_ips
 
 
 def _whole_number(name: str, default: int) -> int:
@@ -24,9 +28,10 @@ def _whole_number(name: str, default: int) -> int:
 # container); a unix socket is `unix:/run/folio/gunicorn.sock`.
 bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").strip()]
 
-# Forwarding headers (X-Forwarded-Proto, X-Real-IP) count only from the proxy; config/proxy.py drops them from
-# anyone else. Docker: nginx runs in another container, so name its address or network here.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Forwarding headers (X-Forwarded-Proto, X-Real-IP) count only from the proxy; config/proxy.py, in the WSGI stack
+# of config/wsgi.py, drops them from anyone else, with the same allow list (FORWARDED_ALLOW_IPS). Docker: nginx
+# runs in another container, so name its address or network there.
+forwarded_allow_ips = _forwarded_allow_ips()
 
 workers = _whole_number("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1)
 worker_class = "gthread"
@@ -47,10 +52,3 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"
 # Signals (systemctl reload → HUP) are how Folio's Gunicorn is managed; the control socket's shared default path
 # ($HOME/.gunicorn/gunicorn.ctl) would collide between two instances on one machine.
 control_socket_disable = True
-
-
-def post_worker_init(worker) -> None:
-    # Imported here: the project root is on sys.path once the worker has loaded config.wsgi.
-    from config.proxy import TrustedProxyHeaders
-
-    worker.wsgi = TrustedProxyHeaders(worker.wsgi, worker.cfg.forwarded_allow_ips)

@@ -1,4 +1,5 @@
-"""The DATABASES entry for each pooling mode (DB_POOL), built from values base.py read from the environment.
+"""The DATABASES entry for each pooling mode (DB_POOL), built from values base.py read from the environment;
+every option (pool sizes, connect timeout) is an argument here, never patched into the entry afterwards.
 
 - `none`: one connection per worker thread, kept CONN_MAX_AGE seconds (development, small VMs).
 - `native`: Django 5.2's psycopg pool in every process; CONN_MAX_AGE must be 0, the pool keeps the connections.
@@ -28,12 +29,18 @@ def database_entry(
     pool_min_size: int = 2,
     pool_max_size: int = 4,
     pool_timeout: float = 2.0,
+    connect_timeout: int | None = None,
 ) -> dict[str, Any]:
-    """A DATABASES entry for `url` in pooling mode `pool`; a mode the URL cannot support stops start-up."""
+    """A DATABASES entry for `url` in pooling mode `pool`; a mode the URL cannot support stops start-up.
+
+    `connect_timeout` (seconds) bounds each new PostgreSQL connection, unless the URL's own `?connect_timeout=` does.
+    """
     if pool not in POOL_MODES:
         modes = ", ".join(POOL_MODES)
         raise ImproperlyConfigured(f"DB_POOL={pool!r} is not a pooling mode: use one of {modes}; {HINT}.")
     entry = parse_database_url(name, url, conn_max_age=conn_max_age, conn_health_checks=True)
+    if connect_timeout is not None and entry["ENGINE"] == POSTGRESQL:
+        entry.setdefault("OPTIONS", {}).setdefault("connect_timeout", connect_timeout)
     if pool == "none":
         return entry
     if entry["ENGINE"] != POSTGRESQL:

@@ -2,15 +2,20 @@
 
 Gunicorn already decides the scheme (`wsgi.url_scheme`) from X-Forwarded-Proto only for peers in
 `forwarded_allow_ips`, but it passes every other peer's X-Forwarded-* headers straight into the WSGI environ,
-where Django's SECURE_PROXY_SSL_HEADER would believe a client that claims https. This middleware, installed by
-gunicorn.conf.py around the app, finishes the job: from an untrusted peer the headers are dropped; from the proxy,
-REMOTE_ADDR becomes the client address nginx saw (X-Real-IP, which nginx overwrites, never the client-supplied
-X-Forwarded-For), so Django and Gunicorn's access log both name the real client.
+where Django's SECURE_PROXY_SSL_HEADER would believe a client that claims https. This middleware, put around the
+app by config/wsgi.py wherever the settings ask for it (FILTER_FORWARDED_HEADERS: production, not Vercel), finishes
+the job: from an untrusted peer the headers are dropped; from the proxy, REMOTE_ADDR becomes the client address
+nginx saw (X-Real-IP, which nginx overwrites, never the client-supplied X-Forwarded-For), so Django and Gunicorn's
+access log both name the real client.
+
+The allow list is FORWARDED_ALLOW_IPS, read here once for Gunicorn's own setting (gunicorn.conf.py) and this
+filter alike, so the two can never disagree about who the proxy is.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -27,6 +32,16 @@ FORWARDING_KEYS = (
 )
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+# The proxy's address when nginx runs on the same machine. Not Gunicorn's own default ("127.0.0.1,::1"): the
+# rendered nginx site connects over IPv4 loopback, and nothing else on the machine should pass for it.
+DEFAULT_ALLOW = "127.0.0.1"
+
+
+def forwarded_allow_ips() -> str:
+    """Who may send forwarding headers: Gunicorn's forwarded_allow_ips format (see parse_allow_list)."""
+    # The process environment, as Gunicorn reads its own configuration: gunicorn.conf.py runs before any .env.
+    return os.environ.get("FORWARDED_ALLOW_IPS", DEFAULT_ALLOW)
 
 
 def parse_allow_list(value: str | Iterable[str]) -> tuple[bool, list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:

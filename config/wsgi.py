@@ -1,14 +1,23 @@
 """WSGI entry point for Gunicorn (`config.wsgi:application`) and Vercel (`app`, the name Vercel looks up).
 
 Production settings by default; on Vercel, whose runtime sets `VERCEL=1`, the vercel settings instead.
+
+The whole WSGI stack is built here, outermost first:
+1. config.proxy.TrustedProxyHeaders, where the settings ask for it (FILTER_FORWARDED_HEADERS: production, that is
+   Gunicorn on a VM or in Docker): forwarding headers count only from FORWARDED_ALLOW_IPS. Not on Vercel, whose
+   runtime builds the environ from its own edge's headers, nor under runserver or the test suite.
+2. The page cache's front door (apps/content/pagecache/front.py): cached pages answered before Django runs.
+3. Django's handler, which runs settings.MIDDLEWARE.
 """
 
 from __future__ import annotations
 
 import os
 
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
+from config.proxy import TrustedProxyHeaders, forwarded_allow_ips
 from config.startup import load_settings_or_exit
 
 os.environ.setdefault(
@@ -16,11 +25,18 @@ os.environ.setdefault(
     "config.settings.vercel" if os.environ.get("VERCEL") else "config.settings.production",
 )
 
+# Read before the settings, which may add a .env file's values to the environment: the filter must trust exactly
+# the peers Gunicorn's own forwarded_allow_ips does, and gunicorn.conf.py never sees .env.
+proxy_addresses = forwarded_allow_ips()
 load_settings_or_exit()
-# Cached pages are answered in front of Django's handler (apps/content/front.py); everything else goes through.
+
+# The one import from config/ back into apps/, after the settings it reads: the front door must sit outside
+# Django's handler, which only this file wraps, while what it serves (entries, keys, the handoff with the view) is
+# the page cache's and changes with it. A dotted path in a setting would hide the same tie behind a string.
+from apps.content.pagecache import PageCacheFront  # noqa: E402 - needs the settings loaded above
+
 application = get_wsgi_application()
-
-from apps.content.front import PageCacheFront  # noqa: E402 - needs the settings loaded above
-
 application = PageCacheFront(application)
+if settings.FILTER_FORWARDED_HEADERS:
+    application = TrustedProxyHeaders(application, proxy_addresses)
 app = application

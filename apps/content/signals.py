@@ -6,10 +6,10 @@ from typing import Any
 
 from django.db import transaction
 
-from . import cache
+from . import pagecache
 
 
 def essay_changed(sender: type, **kwargs: Any) -> None:
-    cache.invalidate()
+    pagecache.invalidate()
     # Again once the transaction commits: a reader who rendered the old row in between must not keep it cached.
-    transaction.on_commit(cache.invalidate)
+    transaction.on_commit(pagecache.invalidate)

@@ -4,8 +4,8 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
 from . import views
-from .cache import cached_for_readers
 from .feeds import LatestEssaysFeed
+from .pagecache import cached_for_readers
 from .sitemaps import EssaySitemap
 
 app_name = "content"

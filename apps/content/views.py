@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from .cache import cached_for_readers, page_variant
 from .models import Essay
+from .pagecache import cached_for_readers, page_variant
 
 ESSAYS_PER_PAGE = 10
 

@@ -1,6 +1,8 @@
 """Settings shared by every target. Targets (development, production, vercel, test) only override.
 
-Every environment variable the project reads is read here, once; `.env.example` lists them all.
+Each environment variable is read once, in the module that uses it: here what every target uses, in production.py
+what only a deployed server uses (the S3 set, BEHIND_PROXY, SECURE_SSL_REDIRECT), in vercel.py what only Vercel
+uses. `.env.example` lists them all.
 """
 
 from __future__ import annotations
@@ -118,6 +120,9 @@ DATABASE_DIRECT_URL = env.str("DATABASE_DIRECT_URL", default="")
 # stalling every query queued behind it. 0 turns a limit off (e.g. for one long CREATE INDEX CONCURRENTLY).
 MIGRATION_LOCK_TIMEOUT = env.float("DB_LOCK_TIMEOUT", default=5.0)
 MIGRATION_STATEMENT_TIMEOUT = env.float("DB_STATEMENT_TIMEOUT", default=30.0)
+# Seconds to establish a PostgreSQL connection (libpq's minimum is 2). Without it, a database that accepts TCP
+# and never answers holds every request, and then every worker, until Gunicorn's timeout kills it.
+DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
 DATABASES = {
     "default": database_entry(
         DATABASE_URL or SQLITE_FALLBACK_URL,
@@ -127,6 +132,7 @@ DATABASES = {
         pool_min_size=DB_POOL_MIN_SIZE,
         pool_max_size=DB_POOL_MAX_SIZE,
         pool_timeout=DB_POOL_TIMEOUT,
+        connect_timeout=DATABASE_CONNECT_TIMEOUT,
     ),
 }
 # Not a DATABASES alias: `migrate` and `make backup` put it in place of "default" for the whole command, so every
@@ -147,25 +153,10 @@ STORAGES = {
 # Uploads stream to a temp file beyond 2.5 MB; nginx caps bodies at 20 MB, so Django caps them too.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
-# STORAGE (S3)
-# Uploads on S3-compatible object storage (AWS S3, Cloudflare R2 via AWS_S3_ENDPOINT_URL, MinIO): required on
-# Vercel, whose filesystem is thrown away after each invocation; optional on a VM or Docker (vercel.py,
-# production.py). Keys may stay empty where boto3 finds credentials itself (an IAM role).
-AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
-AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="")
-AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="")
-AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="")
-AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="")
-AWS_S3_CUSTOM_DOMAIN = env.str("AWS_S3_CUSTOM_DOMAIN", default="")
-# Static files on S3 behind a CDN (the reference's option 2, production only): both or neither.
-AWS_STATIC_BUCKET_NAME = env.str("AWS_STATIC_BUCKET_NAME", default="")
-STATIC_CDN_DOMAIN = env.str("STATIC_CDN_DOMAIN", default="")
-# The builds/routes vercel.json runs no collectstatic: WhiteNoise then serves straight from the apps' folders.
-STATIC_FROM_FINDERS = env.bool("STATIC_FROM_FINDERS", default=False)
-
 # CACHES
 # Local memory per process unless REDIS_URL is set (redis://, rediss:// for TLS). Short socket timeouts: a Redis
-# that hangs must cost a page half a second, once, not a worker (apps/content/cache.py then skips it for a while).
+# that hangs must cost a page half a second, once, not a worker (apps/content/pagecache/store.py then skips it
+# for a while).
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
@@ -187,12 +178,26 @@ PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=600)
 COVER_MAX_BYTES = env.int("COVER_MAX_MB", default=5) * 1024 * 1024
 
 # PROXY
-# true when nginx (or a platform's load balancer) ends TLS in front of Django; production.py then trusts its
-# X-Forwarded-Proto. Never on a directly exposed server, where any client could claim https.
-BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+# Whether config/wsgi.py puts config/proxy.py's filter of forwarding headers around the app: only where a WSGI
+# server may hear from both a proxy and its clients (production.py), never where a platform builds the environ.
+FILTER_FORWARDED_HEADERS = False
 
 # EMAIL
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# One URL says it all (smtp+tls://user:password@host:587, consolemail://); django-environ parses it, and each
+# setting it can give is named here. smtps:// and smtp+tls:// mean STARTTLS, smtp+ssl:// implicit TLS; ?timeout=,
+# ?ssl_certfile= and ?ssl_keyfile= in the query. Absent ones keep Django's defaults.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"]
+EMAIL_PORT = _email["EMAIL_PORT"]
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
+EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT")
+EMAIL_SSL_CERTFILE = _email.get("EMAIL_SSL_CERTFILE")
+EMAIL_SSL_KEYFILE = _email.get("EMAIL_SSL_KEYFILE")
 ADMINS = getaddresses([env.str("ADMINS", default="")])
 ADMINS = [(name, address) for name, address in ADMINS if address]
 SERVER_EMAIL = env.str("SERVER_EMAIL", default="folio@localhost")
@@ -250,16 +255,8 @@ LOGGING = {
 # Seconds /health/ and /health/ready wait for all their checks together; keep it under the probe's own timeout
 # (2 s is common) so a hanging dependency yields a 503, not a probe timeout.
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.5)
-# Seconds to establish a PostgreSQL connection (libpq's minimum is 2). Without it, a database that accepts TCP
-# and never answers holds every request, and then every worker, until Gunicorn's timeout kills it.
-DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
-for _database in DATABASES.values():
-    if _database["ENGINE"] == "django.db.backends.postgresql":
-        _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
 
 # SECURITY
-# Read here, applied by production.py: development and the test suite speak plain HTTP.
-HTTPS_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 # A year, with subdomains, is what check --deploy asks for; lower it while first trying HTTPS on a domain.
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
@@ -293,7 +290,8 @@ CONTENT_SECURITY_POLICY = {
 # ERROR REPORTING
 # Sentry is imported and started only when SENTRY_DSN is set (apps/core/http/sentry.py): a lean cold start otherwise.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
-# The release events are tagged with: SENTRY_RELEASE, else the commit Vercel deploys; else sentry-sdk's own guess.
-SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="") or env.str("VERCEL_GIT_COMMIT_SHA", default="")
+# The release events are tagged with: SENTRY_RELEASE, else (vercel.py) the commit Vercel deploys; else sentry-sdk's
+# own guess.
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
 SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
 SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import check_secret_key, require, running_collectstatic
+from config.env import check_secret_key, env, require, running_collectstatic
 from config.storage import s3_media_storage, s3_static_storage
 
 from .base import *
@@ -26,7 +26,15 @@ else:
     require("ALLOWED_HOSTS", ALLOWED_HOSTS)
 
 # STORAGE (S3)
-# Optional here (a Docker volume or the VM's disk also keeps uploads); required on Vercel (vercel.py).
+# Uploads on S3-compatible object storage (AWS S3, Cloudflare R2 via AWS_S3_ENDPOINT_URL, MinIO): optional here (a
+# Docker volume or the VM's disk also keeps uploads); required on Vercel (vercel.py), whose filesystem is thrown
+# away after each invocation. Keys may stay empty where boto3 finds credentials itself (an IAM role).
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="")
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="")
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="")
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="")
+AWS_S3_CUSTOM_DOMAIN = env.str("AWS_S3_CUSTOM_DOMAIN", default="")
 _s3_credentials = {
     "endpoint_url": AWS_S3_ENDPOINT_URL,
     "region": AWS_S3_REGION_NAME,
@@ -41,7 +49,9 @@ if AWS_STORAGE_BUCKET_NAME:
         ),
     }
 # The reference's option 2: static files uploaded to S3 by collectstatic and served by a CDN in front of it.
-# Without the CDN domain the pages would link to a bucket that is (rightly) not public.
+# Without the CDN domain the pages would link to a bucket that is (rightly) not public: both or neither.
+AWS_STATIC_BUCKET_NAME = env.str("AWS_STATIC_BUCKET_NAME", default="")
+STATIC_CDN_DOMAIN = env.str("STATIC_CDN_DOMAIN", default="")
 if bool(AWS_STATIC_BUCKET_NAME) != bool(STATIC_CDN_DOMAIN):
     raise ImproperlyConfigured(
         "Set both AWS_STATIC_BUCKET_NAME and STATIC_CDN_DOMAIN for static files on S3 and a CDN, or neither; "
@@ -57,16 +67,21 @@ if AWS_STATIC_BUCKET_NAME:
     STATIC_URL = f"https://{STATIC_CDN_DOMAIN}/static/"
 
 # PROXY
-# TLS ends at the proxy, so the scheme arrives as X-Forwarded-Proto. Gunicorn already believes it from the peers
-# in FORWARDED_ALLOW_IPS only, and config/proxy.py drops it from anyone else; this makes Django agree under any
-# WSGI server. Only when told (BEHIND_PROXY): on a directly exposed server any client could send the header.
+# Gunicorn, on a VM behind nginx or directly exposed, or in Docker: forwarding headers count only from the peers
+# in FORWARDED_ALLOW_IPS (config/proxy.py, around the app in config/wsgi.py); anyone else's are dropped.
+FILTER_FORWARDED_HEADERS = True
+# true when nginx (or a platform's load balancer) ends TLS in front of Django. Then the scheme arrives as
+# X-Forwarded-Proto, which the filter above keeps only from the proxy; this makes Django believe it. Never on a
+# directly exposed server, where any client could claim https.
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
 if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # SECURITY
 # HTTPS only. Load balancers and orchestrators still reach /health/* over plain HTTP with any Host:
 # apps.core.health.views.HealthCheckMiddleware answers those before SecurityMiddleware and the ALLOWED_HOSTS check.
-SECURE_SSL_REDIRECT = HTTPS_REDIRECT
+# Only here: development and the test suite speak plain HTTP.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 if not SECURE_HSTS_PRELOAD:

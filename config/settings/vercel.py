@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import HINT, require
+from config.env import HINT, env, require
 
 from .production import *
 
@@ -29,6 +29,11 @@ for _database in DATABASES.values():
 # CORE
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, ".vercel.app"]
 
+# PROXY
+# Vercel's runtime builds REMOTE_ADDR and the scheme from headers its edge sets itself (it overwrites a client's
+# X-Forwarded-For), and the function has no proxy address to filter by: production's filter would drop them all.
+FILTER_FORWARDED_HEADERS = False
+
 # STORAGE (S3)
 # Uploads written to the function's disk would vanish with the instance: media must go to object storage,
 # which production.py configures from AWS_STORAGE_BUCKET_NAME.
@@ -38,9 +43,15 @@ if not BUILD_MODE:
 # STATIC AND MEDIA
 # Zero-config (vercel.json at the root): Vercel's builder runs collectstatic into its CDN and ships the manifest
 # in STATIC_ROOT with the function, so production's manifest storage applies. The builds/routes form
-# (deploy/vercel/vercel.json) runs no collectstatic: WhiteNoise serves from the apps' static folders instead.
+# (deploy/vercel/vercel.json) runs no collectstatic: STATIC_FROM_FINDERS=true there makes WhiteNoise serve from the
+# apps' static folders instead.
+STATIC_FROM_FINDERS = env.bool("STATIC_FROM_FINDERS", default=False)
 if STATIC_FROM_FINDERS:
     STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     WHITENOISE_USE_FINDERS = True
     # Nothing is collected in this form; WhiteNoise would warn about the missing folder on every cold start.
     STATIC_ROOT = None
+
+# ERROR REPORTING
+# Events are tagged with the commit Vercel deploys unless SENTRY_RELEASE names a release.
+SENTRY_RELEASE = SENTRY_RELEASE or env.str("VERCEL_GIT_COMMIT_SHA", default="")

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from apps.content import cache as page_cache
 from apps.content.models import Essay
+from apps.content.pagecache.store import pages
 from apps.users.models import User
 
 
@@ -22,7 +22,7 @@ def fresh_page_cache(settings, monkeypatch) -> None:
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}
     }
-    monkeypatch.setattr(page_cache, "_skip_until", 0.0)
+    monkeypatch.setattr(pages, "skip_until", 0.0)
 
 
 @pytest.fixture
@@ -69,5 +69,5 @@ def capturing(caplog: pytest.LogCaptureFixture, *loggers: str, level: int) -> It
 @pytest.fixture
 def cache_log(caplog) -> Iterator[pytest.LogCaptureFixture]:
     """Warnings of the page cache."""
-    with capturing(caplog, "apps.content.cache", level=logging.WARNING) as captured:
+    with capturing(caplog, "apps.content.pagecache.store", level=logging.WARNING) as captured:
         yield captured

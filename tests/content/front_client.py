@@ -1,5 +1,6 @@
 """Django's test client, with every request sent through the WSGI stack of config/wsgi.py instead of the test
-handler: the page cache's front door (apps/content/front.py) around Django's WSGIHandler, as Gunicorn runs it."""
+handler: the page cache's front door (apps/content/pagecache/front.py) around Django's WSGIHandler, as Gunicorn
+runs it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpResponse
 from django.test import Client
 
-from apps.content.front import PageCacheFront
+from apps.content.pagecache import PageCacheFront
 
 
 class FrontClient(Client):

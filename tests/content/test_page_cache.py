@@ -14,8 +14,8 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 from django.utils import timezone
 
-from apps.content import cache as page_cache
 from apps.content.models import Essay
+from apps.content.pagecache import cached_for_readers
 from apps.content.services import essay_upsert
 from harness.availability import unavailable
 from harness.ports import free_port, port_open
@@ -62,7 +62,8 @@ def any_cache(request, settings) -> Iterator[str]:
 @pytest.fixture(params=["view", "front"])
 def client(request, client):
     """Every behaviour twice: through the test client, where the view's decorator serves and stores, and through
-    the WSGI stack of config/wsgi.py, where the front door (apps/content/front.py) does for readers without a session.
+    the WSGI stack of config/wsgi.py, where the front door (apps/content/pagecache/front.py) does for readers
+    without a session.
     """
     return client if request.param == "view" else FrontClient()
 
@@ -184,7 +185,7 @@ def test_cached_pages_carry_nothing_per_request(client, make_essay):
 
 
 def test_headers_of_the_first_reader_are_not_replayed(db):
-    @page_cache.cached_for_readers(lambda request: "headers")
+    @cached_for_readers(lambda request: "headers")
     def view(request):
         response = HttpResponse("same body for everyone")
         response["X-Reader"] = uuid.uuid4().hex
@@ -204,7 +205,7 @@ def test_headers_of_the_first_reader_are_not_replayed(db):
 
 
 def test_a_response_that_sets_a_cookie_is_not_stored(db):
-    @page_cache.cached_for_readers(lambda request: "cookie")
+    @cached_for_readers(lambda request: "cookie")
     def view(request):
         response = HttpResponse("hello")
         response.set_cookie("reader", uuid.uuid4().hex)

@@ -1,4 +1,5 @@
-"""The page cache's front door (apps/content/front.py): what it answers without Django, and what it never does."""
+"""The page cache's front door (apps/content/pagecache/front.py): what it answers without Django, and what it
+never does."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from collections.abc import Iterator
 from unittest import mock
 
 import pytest
+from django.core.cache import caches
 from django.http import HttpResponse
 
-from apps.content import cache as page_cache
-from apps.content.front import PAGE_HEADERS
+from apps.content.pagecache.entry import PAGE_HEADERS
+from apps.content.pagecache.store import pages
 from apps.core.http.logging import RequestContextFilter
 from harness.ports import free_port
 from tests.content.conftest import capturing
@@ -46,13 +48,36 @@ def test_a_stored_page_is_answered_before_django_runs_with_the_headers_the_stack
     assert int(fast["Content-Length"]) == len(fast.content)
 
 
+@pytest.mark.parametrize("url", PAGES)
+def test_a_hit_answered_by_the_decorator_carries_the_same_page_headers_as_one_answered_by_the_front(
+    front, client, make_essay, url
+):
+    make_essay("fast")
+    front.get(url)
+    by_front = front.get(url)
+    # The test client runs Django's handler, where the view's decorator answers from the entry the front stored
+    # (as it does under the front for an anonymous reader with a session cookie).
+    by_decorator = client.get(url)
+    caches["default"].clear()
+    client.get(url)
+    # An entry the decorator stored itself, answered by the decorator, under the front and without it.
+    own_by_decorator, own_under_front = client.get(url), front.get(url)
+
+    hits = (by_front, by_decorator, own_by_decorator, own_under_front)
+    assert [hit["X-Folio-Cache"] for hit in hits] == ["hit"] * 4
+    assert all(hit.content == by_front.content for hit in hits)
+    assert page_headers(by_decorator) == page_headers(by_front)
+    assert page_headers(own_by_decorator) == page_headers(by_front)
+    assert page_headers(own_under_front) == page_headers(by_front)
+
+
 @pytest.fixture
 def access_log(caplog) -> Iterator[pytest.LogCaptureFixture]:
     """Access lines and the page cache's warnings, with the request context the real handlers add."""
     context = RequestContextFilter()
     caplog.handler.addFilter(context)
     try:
-        with capturing(caplog, "apps.core.requests", "apps.content.cache", level=logging.INFO) as captured:
+        with capturing(caplog, "apps.core.requests", "apps.content.pagecache.store", level=logging.INFO) as captured:
             yield captured
     finally:
         caplog.handler.removeFilter(context)
@@ -87,7 +112,7 @@ def test_a_cache_warning_and_the_rendered_page_carry_the_request_id_of_their_req
         }
     }
     make_essay("fast")
-    monkeypatch.setattr(page_cache, "_skip_until", 0.0)  # the save's own warning started a quiet spell
+    monkeypatch.setattr(pages, "skip_until", 0.0)  # the save's own warning started a quiet spell
     access_log.clear()
     response = front.get("/essays/fast/", headers={"X-Request-ID": "nginx-id.7"})
 
@@ -171,7 +196,7 @@ def test_a_query_string_with_too_many_fields_gets_djangos_answer_not_a_crash(fro
 @pytest.mark.parametrize("url", ["/robots.txt", "/sitemap.xml", "/health/live", "/essays/fast/preview/", "/nope/"])
 def test_paths_that_are_not_cached_pages_never_touch_the_cache(front, make_essay, url):
     make_essay("fast")
-    with mock.patch.object(page_cache, "lookup", side_effect=AssertionError("looked up")) as lookup:
+    with mock.patch.object(pages, "lookup", side_effect=AssertionError("looked up")) as lookup:
         response = front.get(url)
     assert response.status_code in (200, 302, 404)
     lookup.assert_not_called()

@@ -36,6 +36,15 @@ def test_native_mode_uses_djangos_pool_and_never_a_persistent_connection():
     assert entry["CONN_MAX_AGE"] == 0
 
 
+@pytest.mark.parametrize("mode", ["none", "native", "pgbouncer"])
+def test_every_mode_bounds_a_new_connection_unless_the_url_says_otherwise(mode):
+    assert database_entry(POSTGRES_URL, pool=mode, connect_timeout=3)["OPTIONS"]["connect_timeout"] == 3
+    own = database_entry(f"{POSTGRES_URL}?connect_timeout=10", pool=mode, connect_timeout=3)
+    assert int(own["OPTIONS"]["connect_timeout"]) == 10
+    # SQLite has no connection to wait for, and would refuse an option it does not know.
+    assert "OPTIONS" not in database_entry("sqlite:///folio.db", connect_timeout=3)
+
+
 def test_pgbouncer_mode_keeps_nothing_beyond_a_transaction():
     entry = database_entry(POSTGRES_URL, pool="pgbouncer", conn_max_age=60)
     assert entry["CONN_MAX_AGE"] == 0

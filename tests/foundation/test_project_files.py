@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections import Counter
 
 import pytest
 
@@ -22,13 +23,22 @@ NOT_FOLIO = {"VERCEL", "CI"}
 READ_BY_DJANGO = {"DJANGO_SUPERUSER_USERNAME", "DJANGO_SUPERUSER_EMAIL", "DJANGO_SUPERUSER_PASSWORD"}
 
 
-def variables_read() -> set[str]:
+# Django's own variable: each entry point (manage.py, config/wsgi.py, config/asgi.py) only gives it a default.
+DEFAULTED_BY_EACH_ENTRY_POINT = {"DJANGO_SETTINGS_MODULE"}
+
+
+def reads() -> Counter[str]:
+    """How many times the project's code reads each variable."""
     sources = [*ROOT.glob("config/**/*.py"), *ROOT.glob("apps/**/*.py"), ROOT / "gunicorn.conf.py"]
-    found: set[str] = set()
+    found: Counter[str] = Counter()
     for path in sources:
         if path.exists() and "migrations" not in path.parts:
-            found |= set(READ.findall(path.read_text(encoding="utf-8")))
-    return found - NOT_FOLIO
+            found.update(READ.findall(path.read_text(encoding="utf-8")))
+    return found
+
+
+def variables_read() -> set[str]:
+    return set(reads()) - NOT_FOLIO
 
 
 def variables_documented() -> set[str]:
@@ -39,6 +49,12 @@ def variables_documented() -> set[str]:
 def test_env_example_lists_every_variable_the_project_reads():
     missing = variables_read() - variables_documented()
     assert not missing, f".env.example lacks {sorted(missing)}"
+
+
+def test_each_variable_is_read_in_exactly_one_place():
+    # A second read drifts: another default, another parser, or one target seeing what another does not.
+    twice = {name: count for name, count in reads().items() if count > 1}
+    assert not twice.keys() - DEFAULTED_BY_EACH_ENTRY_POINT, f"read more than once: {twice}"
 
 
 def test_env_example_lists_nothing_the_project_does_not_read():

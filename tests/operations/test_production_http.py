@@ -118,7 +118,7 @@ def json_access_line(server, request_id: str) -> dict:
 @pytest.mark.parametrize(("path", "cached"), [("/robots.txt", False), ("/", True)], ids=["django", "cache-hit"])
 def test_a_request_id_from_nginx_comes_back_and_is_on_the_json_log_line(https_site, path, cached):
     headers = {"Host": SITE, "X-Forwarded-Proto": "https"}
-    # A cached page is answered in front of Django (apps/content/front.py), and each Gunicorn worker has its own
+    # A cached page is answered in front of Django (apps/content/pagecache/), and each Gunicorn worker has its own
     # local-memory cache: ask until one answers from it (bounded).
     for attempt in range(60):
         request_id = f"nginx-{secrets.token_hex(4)}.{attempt}_b"  # nowhere else in this server's log

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
@@ -66,6 +67,35 @@ def log_access(method: str, path: str, status: int, started: float) -> None:
     logger.log(level, "%s %s %s", method, path, status, extra={"status": status, "duration": duration_ms})
 
 
+def adopt(environ: dict[str, Any]) -> str:
+    """The id of a request not yet in Django (a WSGI wrapper's), written back where RequestIdMiddleware looks."""
+    environ[META_KEY] = accept_or_make(environ.get(META_KEY))
+    return environ[META_KEY]
+
+
+class Served:
+    """A request being answered inside `serving()`: its id, the header that carries it, and its access line."""
+
+    def __init__(self, request_id: str, method: str, path: str, started: float) -> None:
+        self.request_id = request_id
+        self.header = (HEADER, request_id)
+        self._line = (method, path, started)
+
+    def answered(self, status: int) -> None:
+        method, path, started = self._line
+        log_access(method, path, status, started)
+
+
+@contextlib.contextmanager
+def serving(method: str, path: str, candidate: str | None) -> Iterator[Served]:
+    """The work of RequestIdMiddleware for whoever answers a request: the id (the proxy's when well-formed) on
+    every log line inside; the caller puts `served.header` on its response and calls `served.answered(status)`."""
+    started = time.perf_counter()
+    served = Served(accept_or_make(candidate), method, path, started)
+    with request_scope(served.request_id, path):
+        yield served
+
+
 class RequestIdMiddleware:
     """Outermost middleware: everything below it, including error pages, runs with the id set."""
 
@@ -73,10 +103,9 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        started = time.perf_counter()
-        request.request_id = accept_or_make(request.META.get(META_KEY))
-        with request_scope(request.request_id, request.path):
+        with serving(request.method, request.path, request.META.get(META_KEY)) as served:
+            request.request_id = served.request_id
             response = self.get_response(request)
-            response[HEADER] = request.request_id
-            log_access(request.method, request.path, response.status_code, started)
+            response[HEADER] = served.request_id
+            served.answered(response.status_code)
         return response

@@ -1,0 +1,23 @@
+"""The page cache for anonymous readers of the list, the essays and the feed.
+
+Public API: `cached_for_readers` (the view decorator), `page_variant` (a list page's key), `invalidate` (on every
+essay save or delete) and `PageCacheFront` (the WSGI front door config/wsgi.py puts around Django).
+
+- entry.py: what is stored (Entry) and the one way a hit is answered, by the decorator and the front alike;
+- store.py: Django's cache with a generation token and a breaker for a cache that fails;
+- readers.py: the view decorator, which serves and stores on its own anywhere (test client, ASGI server);
+- handoff.py: the one contract between the front door and the decorator for a request the front will store;
+- front.py: the front door, answering whole-stack entries before Django's handler runs.
+
+Responses say `X-Folio-Cache: hit`, `miss`, `bypass` or `unavailable`.
+"""
+
+from __future__ import annotations
+
+from .front import PageCacheFront
+from .readers import cached_for_readers, page_variant
+from .store import pages
+
+invalidate = pages.invalidate
+
+__all__ = ["PageCacheFront", "cached_for_readers", "invalidate", "page_variant"]

@@ -1,0 +1,111 @@
+"""The page cache's front door: a WSGI wrapper (config/wsgi.py) that answers a cached page before Django runs.
+
+Why outside Django: on a hit the page is one cache read, but Django's handler still builds a request, sends the
+request_started/finished signals and walks a dozen middleware on the way in and out; profiled, that was four
+fifths of a hit's cost, and the essay page under Gunicorn stayed below half of a hello-world app's throughput.
+
+A hit is answered with the entry's body and headers (entry.hit_headers, as the decorator answers its own hits),
+a request id and one access line, both made by apps.core.http.request_id as for every other request. Only entries the
+front stored itself are answered here: their headers are the whole stack's.
+
+Which requests: GETs of a path that resolves to a view decorated with `cached_for_readers`, without a session
+cookie (a session may be logged in), with the same page name the view computes (store.page_key from Django's
+own scheme and host logic, so an untrusted Host never matches). Everything else goes to Django untouched.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
+from django.core.handlers.wsgi import WSGIRequest, get_path_info
+from django.http import HttpResponse
+from django.http.cookie import parse_cookie
+from django.urls import Resolver404, resolve
+from django.utils import timezone
+
+from apps.core.http import request_id
+
+from . import handoff
+from .entry import Pending, hit_headers, page_headers
+from .readers import page_variant
+from .store import CacheUnavailable, page_key, pages
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class PageCacheFront:
+    """Wraps Django's WSGI handler: serves stored pages, and stores what the views hand off."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+        # Which paths are cached pages, remembered per URLconf, so a hit does not route and a test's own URLconf
+        # never sees another's answers.
+        self._serves_cached_pages = functools.lru_cache(maxsize=2048)(self._resolves_to_cached_view)
+
+    @staticmethod
+    def _resolves_to_cached_view(urlconf: str, path_info: str) -> bool:
+        try:
+            return getattr(resolve(path_info, urlconf).func, "folio_page_cache", False)
+        except Resolver404:
+            return False
+
+    def _page_name(self, environ: dict[str, Any]) -> tuple[str, str] | None:
+        """The request's path and the cache name its view stores the page under; None when the front stays out."""
+        # Routed first, from the path alone: a static file or a probe costs one remembered lookup, no request object.
+        if environ.get("REQUEST_METHOD") != "GET":
+            return None
+        if not self._serves_cached_pages(settings.ROOT_URLCONF, get_path_info(environ) or "/"):
+            return None
+        cookies = environ.get("HTTP_COOKIE")
+        if cookies and settings.SESSION_COOKIE_NAME in parse_cookie(cookies):
+            return None
+        request = WSGIRequest(environ)
+        try:
+            variant = page_variant(request)
+            if variant is None:
+                return None
+            return request.path, page_key(request, f"{request.path}|{variant}")
+        except SuspiciousOperation:
+            # A Host not in ALLOWED_HOSTS, a query string with too many fields: Django answers (400) and logs it,
+            # as it does for any other request.
+            return None
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        page = self._page_name(environ)
+        if page is None:
+            return self.app(environ, start_response)
+        path, name = page
+        # The request's id from here on: the cache's own warnings carry it too, and RequestIdMiddleware keeps it
+        # for a page Django renders.
+        with request_id.serving("GET", path, request_id.adopt(environ)) as served:
+            try:
+                _, entry = pages.lookup(name, timezone.now().timestamp())
+            except CacheUnavailable:
+                return self.app(environ, start_response)
+            if entry is not None and entry.whole_stack:
+                start_response("200 OK", [*hit_headers(entry), served.header])
+                served.answered(200)
+                return [entry.content]
+            return self._render_and_store(environ, start_response)
+
+    def _render_and_store(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        final: list[Any] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Callable[..., Any]:
+            final[:] = [status, headers]
+            return start_response(status, headers, *exc_info)
+
+        with handoff.opened() as handed:
+            response = self.app(environ, capture)
+        pending: Pending | None = handed.pending
+        if pending is not None and final and final[0].startswith("200 ") and isinstance(response, HttpResponse):
+            headers = page_headers(final[1])
+            if headers is not None:
+                # The body as sent: middleware below the view may have changed it after the view rendered.
+                entry = pending.entry._replace(content=response.content, headers=headers, whole_stack=True)
+                pages.store(pending._replace(entry=entry))
+        return response

@@ -1,0 +1,98 @@
+"""The view side: `cached_for_readers` serves and stores anonymous GETs, `page_variant` names a list page."""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from . import handoff
+from .entry import HEADER, Entry, Pending, hit_headers, page_headers
+from .store import CacheUnavailable, page_key, pages
+
+# The only spelling of a page number: "01", "+1" or "1.0" would each be another cache entry.
+PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,5}")
+
+View = Callable[..., HttpResponse]
+
+
+def seconds_valid(now: float) -> float:
+    """How long a page rendered now may be served: PAGE_CACHE_SECONDS, or less if an essay is due sooner."""
+    from apps.content.models import Essay
+
+    seconds = float(settings.PAGE_CACHE_SECONDS)
+    if (due := Essay.objects.next_scheduled_at()) is not None:
+        seconds = min(seconds, due.timestamp() - now)
+    return seconds
+
+
+def page_variant(request: HttpRequest) -> str | None:
+    """The part of the query that selects another page of the same path: "" for the first, "page=N" after it;
+    None when `page` is not a canonical number ("01", "1.0" and "abc" would each be one more entry)."""
+    if not request.META.get("QUERY_STRING"):
+        return ""  # the common case, without parsing a query string
+    raw = request.GET.get("page", "1")
+    if not PAGE_NUMBER.fullmatch(raw):
+        return None
+    return "" if raw == "1" else f"page={raw}"
+
+
+def _entry(response: HttpResponse, generation: str, valid_until: float) -> Entry | None:
+    # A cookie (CSRF, session, messages) is per reader; a streamed or error response is not worth keeping.
+    if response.status_code != 200 or response.streaming or response.cookies:
+        return None
+    headers = page_headers(response.items())
+    if headers is None:
+        return None
+    return Entry(generation, valid_until, response.content, headers, whole_stack=False)
+
+
+def _replay(entry: Entry) -> HttpResponse:
+    # The same headers the front door sends for this entry (entry.hit_headers); the middleware then adds its own.
+    return HttpResponse(entry.content, headers=hit_headers(entry))
+
+
+def cached_for_readers(key: Callable[..., str]) -> Callable[[View], View]:
+    """Serve anonymous GETs of the decorated view from the cache. An entry is named by the path and
+    `key(request, **kwargs)` — the page variant, "" for a view with one page per path — which may raise Http404
+    for input that names no page. Logged-in users are neither served nor stored."""
+
+    def decorator(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method != "GET" or request.user.is_authenticated:
+                response = view(request, *args, **kwargs)
+                response[HEADER] = "bypass"
+                return response
+            name = page_key(request, f"{request.path}|{key(request, **kwargs)}")
+            now = timezone.now().timestamp()
+            try:
+                generation, entry = pages.lookup(name, now)
+            except CacheUnavailable:
+                response = view(request, *args, **kwargs)
+                response[HEADER] = "unavailable"
+                return response
+            if entry is not None:
+                return _replay(entry)
+            # Generation and lifetime are taken before rendering: a save or a due essay during the render
+            # then makes this entry stale instead of letting it hide the change.
+            generation = generation or pages.first_generation()
+            valid_for = seconds_valid(now) if generation is not None else 0.0
+            response = view(request, *args, **kwargs)
+            response[HEADER] = "miss"
+            if generation is not None and valid_for > 0 and (entry := _entry(response, generation, now + valid_for)):
+                pending = Pending(name, entry, math.ceil(valid_for))
+                if not handoff.leave(pending):
+                    pages.store(pending)
+            return response
+
+        wrapper.folio_page_cache = True  # the front answers only for paths that resolve to a cached view
+        return wrapper
+
+    return decorator

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from tests.helpers import PYTHON, clean_env, production_env, run_in_project
+from harness.project import PYTHON, clean_env, production_env, run_in_project
 
 PROXY = "127.0.0.1"
 CLIENT = "203.0.113.9"
@@ -46,7 +46,7 @@ print(json.dumps({"status": status[0], **{key: seen.get(key) for key in keys}}))
 
 def django_sees(env: dict[str, str], peer: str, headers: dict[str, str]) -> dict:
     request = {"REMOTE_ADDR": peer, **headers}
-    result = run_in_project([PYTHON, "-c", SEE_WHAT_DJANGO_SEES, json.dumps(request)], env=env, timeout=60)
+    result = run_in_project([PYTHON, "-c", SEE_WHAT_DJANGO_SEES, json.dumps(request)], env=env)
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen["status"].startswith("200 "), seen
@@ -78,7 +78,7 @@ def test_a_directly_exposed_server_drops_the_forwarding_headers_its_clients_send
 
 
 def test_on_vercel_the_headers_its_edge_sets_reach_django_unfiltered():
-    # As Vercel's runtime builds the environ (tests/services/vercel_harness.py): the client from its edge's
+    # As Vercel's runtime builds the environ (harness/vercel.py): the client from its edge's
     # x-forwarded-for, which production's filter, not knowing the edge's address, would drop along with the rest.
     edge = {**from_nginx(CLIENT), "HTTP_X_FORWARDED_HOST": "folio-git-main.vercel.app"}
     env = production_env(VERCEL="1", AWS_STORAGE_BUCKET_NAME="folio-media")

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.helpers import manage
-from tests.services.vercel_harness import vercel_env
+from tests.vercel.conftest import vercel_env
 
 PRINT = (
     "from django.conf import settings; import json; "

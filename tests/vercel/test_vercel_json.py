@@ -47,13 +47,17 @@ def test_zero_config_vercel_json_carries_only_crons_and_function_settings():
     assert list(config["functions"]) == [wsgi_file()]
 
 
-def test_builds_form_sends_every_path_to_the_wsgi_entrypoint_that_exports_app():
+def test_builds_form_sends_every_path_to_its_entrypoint_which_serves_folios_wsgi_app():
     config = load(BUILDS_FORM)
-    assert config["builds"] == [{"src": wsgi_file(), "use": "@vercel/python"}]
+    (build,) = config["builds"]
+    assert build["use"] == "@vercel/python"
+    entrypoint = build["src"]
+    assert "from config.wsgi import app, application" in (ROOT / entrypoint).read_text()
     assert "functions" not in config, "Vercel rejects functions together with builds"
+    assert list(build["config"]["functions"]) == [entrypoint], "maxDuration must name the built file"
     for path in ["/", "/essays/on-gardens/", "/static/css/folio.css", "/static/admin/css/base.css", "/cron/"]:
         route = next(route for route in config["routes"] if re.fullmatch(route["src"], path))
-        assert route["dest"] == wsgi_file(), f"{path} goes to {route['dest']}"
+        assert route["dest"] == entrypoint, f"{path} goes to {route['dest']}"
 
 
 @pytest.mark.parametrize("path", [ZERO_CONFIG, BUILDS_FORM], ids=["zero-config", "builds-form"])

@@ -11,6 +11,6 @@ import os
 
 os.environ.setdefault("STATIC_FROM_FINDERS", "true")
 
-from config.wsgi import app, application  # noqa: E402 - the variable above must be set before settings load
+from config.wsgi import app, application
 
 __all__ = ["app", "application"]

@@ -55,10 +55,10 @@ format: install
 # bench/benchmarks.png (under 15 minutes on 2 cores); `bench-quick` (CI) runs small sizes into bench/.work/quick/
 # and fails when a benchmark errors, not when a goal is missed. BENCH_ARGS: e.g. --only cold_start, --profile NAME.
 .PHONY: bench bench-quick
-bench: install
+bench: install vercel-cli
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-bench-quick: install
+bench-quick: install vercel-cli
 	$(BIN)/python -m bench --quick $(BENCH_ARGS)
 
 # POSTGRESQL. migrate-check: the pre-deploy migration steps (showmigrations, migrate --plan, makemigrations --check)

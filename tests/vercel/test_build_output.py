@@ -12,7 +12,8 @@ from harness.vercel_build import FORMS, ROOT
 # file imports it), never config/asgi.py, which skips start-up checks, the page cache and vercel.json's duration.
 INTENDED_ENTRYPOINT = {"zero-config": "config/wsgi.py", "builds-form": "deploy/vercel/wsgi.py"}
 # Nothing the site runs: the bundle is unpacked on every cold start.
-NEVER_BUNDLED = ("tests/", "bench/", ".ci/", "harness/", "node_modules/", ".venv/")
+NEVER_BUNDLED = ("tests/", "bench/", ".ci/", "harness/", "node_modules/", ".venv/", "requirements/", "deploy/nginx/")
+NEVER_BUNDLED_FILES = {"README.md", "BENCHMARKS.md", "uv.lock", "Dockerfile", "Makefile", "docker-compose.yml"}
 
 
 def vercel_json(form: str) -> dict:
@@ -70,6 +71,7 @@ def test_the_builds_form_collects_nothing_and_ships_no_stale_manifest(vercel_bui
 def test_the_bundle_holds_no_tests_benchmarks_or_ci_files(vercel_build):
     shipped = [name for name in vercel_build.bundle if name.startswith(NEVER_BUNDLED)]
     assert shipped == [], f"{len(shipped)} files that the site never runs, e.g. {shipped[:5]}"
+    assert NEVER_BUNDLED_FILES.isdisjoint(vercel_build.bundle)
     assert "config/wsgi.py" in vercel_build.bundle and "apps/content/views.py" in vercel_build.bundle
 
 

@@ -96,7 +96,3 @@ def test_the_stylesheet_a_page_links_is_served_with_its_content_type(vercel_buil
     assert response.header("Content-Type").startswith("text/css")
     expected = "static" if vercel_build.form == "zero-config" else "function"
     assert response.served_by == expected
-
-
-def test_the_staticfiles_manifest_is_not_served(vercel_build, env):
-    assert vercel_build.invoke("GET", "/static/staticfiles.json", env=env).status == 404

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from harness.vercel_build import FORMS, ROOT
+from harness.vercel_build import CLI_DIR, FORMS, ROOT
 
 # The function each form is meant to build: always Folio's WSGI stack through config/wsgi.py (the builds form's
 # file imports it), never config/asgi.py, which skips start-up checks, the page cache and vercel.json's duration.
@@ -75,7 +75,9 @@ def test_the_bundle_holds_no_tests_benchmarks_or_ci_files(vercel_build):
     assert "config/wsgi.py" in vercel_build.bundle and "apps/content/views.py" in vercel_build.bundle
 
 
-def test_the_bundle_runs_the_vercel_runtime_the_builder_installs(vercel_build):
-    """The handler is the builder's own vercel-runtime (what the issue saw: 0.23.2 with @vercel/python 25.0.0);
-    no other copy is installed for the tests, so the version they exercise is the one Vercel deploys."""
-    assert vercel_build.vendored_version("vercel_runtime"), "no vercel_runtime in the bundle's _vendor"
+def test_the_bundle_runs_the_vercel_runtime_the_builder_pins(vercel_build):
+    """The handler is the builder's own vercel-runtime (0.23.2 with @vercel/python 25.0.0); the tests install no
+    other copy, so the version they exercise is the one Vercel deploys."""
+    builder = (CLI_DIR / "node_modules" / "@vercel" / "python" / "dist" / "index.js").read_text()
+    pinned = re.search(r'VERCEL_RUNTIME_VERSION = "([^"]+)"', builder).group(1)
+    assert vercel_build.vendored_version("vercel_runtime") == pinned

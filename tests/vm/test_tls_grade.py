@@ -57,7 +57,7 @@ def test_testssl_finds_nothing_above_low_that_is_not_accepted_with_a_reason(find
 
 def test_testssl_ran_the_checks_a_grade_rests_on(findings):
     ids = {item["id"] for item in findings}
-    assert {"TLS1_3", "TLS1_2", "SSLv3", "FS", "cert_chain_of_trust", "heartbleed", "ROBOT"} <= ids, sorted(ids)
+    assert {"TLS1_3", "TLS1_2", "SSLv3", "PFS", "cert_chain_of_trust", "heartbleed", "ROBOT"} <= ids, sorted(ids)
     by_id = {item["id"]: item for item in findings}
     assert by_id["cert_chain_of_trust"]["severity"] == "OK", by_id["cert_chain_of_trust"]
     assert by_id["TLS1_3"]["finding"].startswith("offered"), by_id["TLS1_3"]

@@ -255,13 +255,22 @@ class VercelBuild:
         """The interpreter the builder chose (.python-version's 3.12); `-S` keeps its site-packages away."""
         return self.source / ".vercel" / "python" / ".venv" / "bin" / "python"
 
+    def answered_by_route(self, path: str) -> int | None:
+        """The status of a route before the first `handle` that answers by itself (no `dest`), if one matches."""
+        for route in self.config.get("routes", []):
+            if "handle" in route:
+                return None
+            if re.fullmatch(route["src"], path.split("?")[0]) and not route.get("dest"):
+                return route["status"]
+        return None
+
     def serves_statically(self, path: str) -> Path | None:
         """Vercel's routing, as far as Folio's two configs use it: routes before the first `handle` are checked
         first (the builds form sends everything to its function there); then the CDN's files; then the rest."""
         for route in self.config.get("routes", []):
             if "handle" in route:
                 break
-            if route.get("dest") and re.fullmatch(route["src"], path):
+            if re.fullmatch(route["src"], path):
                 return None
         candidate = self.output / "static" / path.lstrip("/").split("?")[0]
         return candidate if path != "/" and candidate.is_file() else None
@@ -299,6 +308,8 @@ class VercelBuild:
         timeout: float = 120,
     ) -> VercelResponse:
         """One request, as Vercel would route it: a CDN file, or the built function in a fresh process."""
+        if status := self.answered_by_route(path):
+            return VercelResponse(status, [], b"", served_by="route")
         if static := self.serves_statically(path):
             kind = mimetypes.guess_type(static.name)[0] or "application/octet-stream"
             return VercelResponse(200, [("Content-Type", kind)], static.read_bytes(), served_by="static")

@@ -96,3 +96,11 @@ def test_the_stylesheet_a_page_links_is_served_with_its_content_type(vercel_buil
     assert response.header("Content-Type").startswith("text/css")
     expected = "static" if vercel_build.form == "zero-config" else "function"
     assert response.served_by == expected
+
+
+def test_the_staticfiles_manifest_is_not_served(vercel_build, env):
+    """Zero-config: collectstatic leaves the manifest among the CDN's files; vercel.json's one route answers 404
+    before the CDN is looked at. Builds form: nothing is collected and the function serves no manifest."""
+    response = vercel_build.invoke("GET", "/static/staticfiles.json", env=env)
+    assert response.status == 404
+    assert b'"paths"' not in response.body

@@ -41,9 +41,10 @@ def test_wsgi_application_setting_names_a_file_that_exports_app_and_application(
     assert {"app", "application"} <= assigned
 
 
-def test_zero_config_vercel_json_carries_only_crons_and_function_settings():
+def test_zero_config_vercel_json_carries_only_crons_function_settings_and_the_manifest_route():
     config = load(ZERO_CONFIG)
-    assert set(config) - {"$schema"} == {"crons", "functions"}, "builds/routes would turn Django detection off"
+    assert set(config) - {"$schema"} == {"crons", "functions", "routes"}, "builds would turn Django detection off"
+    assert config["routes"] == [{"src": r"/static/staticfiles\.json", "status": 404}], "routes only hide the manifest"
     assert list(config["functions"]) == [wsgi_file()]
 
 

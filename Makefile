@@ -9,7 +9,7 @@ PYTEST := $(BIN)/python -m pytest
 # Where `make run` serves; tests/foundation/test_make_run.py moves it to a free port.
 RUN_ADDRESS ?= 127.0.0.1:8000
 
-.PHONY: install run test lint format lock
+.PHONY: install run test lint format lock vercel-cli
 
 # The virtualenv, with uv bootstrapped into it, installs exactly what uv.lock pins (via requirements/dev.txt).
 # An existing venv is kept: `venv` over it with another python3 (pyenv's 3.12 vs the venv's 3.11) rewrites
@@ -22,6 +22,16 @@ $(INSTALLED): requirements/dev.txt
 
 install: $(INSTALLED)
 
+# Vercel's CLI for the tests that run `vercel build` (harness/vercel_build.py): pinned by its own package-lock,
+# never part of the site. `npm install`, not `npm ci`: the lock names the CLI's native helpers for every platform
+# and the registry here has only linux-x64's at this version, which `npm ci` refuses; install keeps the lock as is.
+VERCEL_CLI := harness/vercel_cli
+$(VERCEL_CLI)/node_modules/.installed: $(VERCEL_CLI)/package.json $(VERCEL_CLI)/package-lock.json
+	npm install --prefix $(VERCEL_CLI) --no-audit --no-fund --loglevel=error
+	touch $@
+
+vercel-cli: $(VERCEL_CLI)/node_modules/.installed
+
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
@@ -29,7 +39,7 @@ run: install
 
 # Two passes: every tier but postgres on SQLite, then the postgres tier against TEST_DATABASE_URL. The first
 # pass drops TEST_DATABASE_URL: `make test TEST_DATABASE_URL=…` exports it, and test settings would pick it up.
-test: install
+test: install vercel-cli
 	env -u TEST_DATABASE_URL $(PYTEST) -m "not postgres" $(PYTEST_ARGS)
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PYTEST) -m postgres $(PYTEST_ARGS)
 
@@ -52,10 +62,10 @@ format: install
 # bench/benchmarks.png (under 15 minutes on 2 cores); `bench-quick` (CI) runs small sizes into bench/.work/quick/
 # and fails when a benchmark errors, not when a goal is missed. BENCH_ARGS: e.g. --only cold_start, --profile NAME.
 .PHONY: bench bench-quick
-bench: install
+bench: install vercel-cli
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-bench-quick: install
+bench-quick: install vercel-cli
 	$(BIN)/python -m bench --quick $(BENCH_ARGS)
 
 # POSTGRESQL. migrate-check: the pre-deploy migration steps (showmigrations, migrate --plan, makemigrations --check)

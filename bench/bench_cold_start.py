@@ -9,7 +9,8 @@
    (Vercel compiles bytecode at build time, so a warm .pyc cache is the realistic case). Goal ≤ 1.3×.
 2. Installed size of requirements/production.txt in a fresh target dir, native libraries stripped of debug
    sections as Vercel's builder does (what Vercel bundles, bytecode aside). Goal < 80 MB.
-3. Import cost of each production dependency (`python -X importtime`, fresh interpreter each, its own
+3. The function Vercel's own build bundles (bench/vercel_bundle.py): its size against Vercel's 250 MB limit.
+4. Import cost of each production dependency (`python -X importtime`, fresh interpreter each, its own
    dependencies included), and which of them the function loads at start: reported in the details.
 
 BENCH_DATABASE_URL names the PostgreSQL server to use (default: the local one, trust auth).
@@ -29,6 +30,7 @@ from urllib.parse import urlsplit
 
 from bench.common import Measurement, median_and_spread
 from bench.goals import Goal
+from bench.vercel_bundle import measure as vercel_bundle
 from harness.postgres import Cluster
 from harness.project import PYTHON, ROOT, run_in_project
 
@@ -289,7 +291,7 @@ def run(quick: bool) -> list[Measurement]:
         command="python -m bench --only cold_start",
         details=sizes,
     )
-    return [cold_start, size]
+    return [cold_start, size, vercel_bundle()]
 
 
 if __name__ == "__main__":

@@ -31,8 +31,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 
 ROOT_URLCONF = "config.urls"
+# No ASGI_APPLICATION: Vercel's Django builder prefers it over WSGI_APPLICATION, and its function would then skip
+# config/wsgi.py (start-up checks, the page cache's front door) and the maxDuration vercel.json sets for that file.
 WSGI_APPLICATION = "config.wsgi.application"
-ASGI_APPLICATION = "config.asgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "users.User"
 

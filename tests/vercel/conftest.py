@@ -1,12 +1,10 @@
-"""Fixtures for the Vercel tests: a migrated, seeded PostgreSQL database the harness's fresh processes share."""
+"""Fixtures for the Vercel tests: Vercel's own build of both vercel.json forms, and a migrated, seeded PostgreSQL
+database the built function's fresh processes share."""
 
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -14,21 +12,60 @@ from django.conf import settings
 from harness.availability import unavailable
 from harness.postgres import Cluster
 from harness.processes import ServiceDidNotStart
-from harness.project import ROOT, manage_steps
+from harness.project import STRONG_SECRET, clean_env, manage_steps
 from harness.s3 import S3Server, running_s3
-from harness.vercel import VercelRuntime, vercel_env
+from harness.vercel_build import CLI, BuildFailed, VercelBuild, cached_builds
 from tests.conftest import postgres_problem
 
 ADMIN_USERNAME = "vercel-admin"
 ADMIN_PASSWORD = "a-long-harness-password-9731"
-# Vercel's own runtime shim, installed from PyPI into a throwaway venv at test time (never committed).
-VERCEL_RUNTIME_REQUIREMENT = "vercel-runtime==0.24.1"
+CRON_SECRET = "cron-" + "Zq8Xw3Vt6Rp1Mn4Lk7Jh0Gf2Ds5Ab9Ce" * 2
+
+
+def vercel_env(**overrides: str) -> dict[str, str]:
+    """What a Vercel function of Folio sees: VERCEL=1 (so config/wsgi.py picks the vercel settings) and the
+    project's variables. The database URL must be given; S3 points at a bucket nothing contacts unless a test
+    uploads."""
+    return clean_env(
+        **{
+            "VERCEL": "1",
+            "VERCEL_ENV": "production",
+            "DJANGO_SECRET_KEY": STRONG_SECRET,
+            "ALLOWED_HOSTS": "folio.example.org",
+            "AWS_STORAGE_BUCKET_NAME": "folio-media",
+            "AWS_S3_ENDPOINT_URL": "http://127.0.0.1:9",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_S3_REGION_NAME": "us-east-1",
+            "CRON_SECRET": CRON_SECRET,
+            **overrides,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def vercel_builds() -> dict[str, VercelBuild]:
+    """`vercel build --prod` of both forms (harness/vercel_build.py), once per state of the tree."""
+    if not CLI.exists():
+        unavailable(f"Vercel's CLI is not installed at {CLI} (make vercel-cli)")
+    if shutil.which("node") is None:
+        unavailable("node is not installed (.ci/system-packages installs nodejs)")
+    try:
+        return cached_builds()
+    except BuildFailed as failure:
+        pytest.fail(str(failure), pytrace=False)
+
+
+@pytest.fixture(scope="module", params=["zero-config", "builds-form"])
+def vercel_build(request, vercel_builds) -> VercelBuild:
+    """Each test that takes this runs against both forms' built function."""
+    return vercel_builds[request.param]
 
 
 @pytest.fixture(scope="session")
 def vercel_database_url() -> Iterator[str]:
-    """A database of its own (the harness's processes are not inside pytest-django's test transaction), migrated
-    and seeded the way a deploy would do it: `migrate`, `seed_demo`, `createsuperuser --noinput`."""
+    """A database of its own (the function's processes are not inside pytest-django's test transaction),
+    migrated and seeded the way a deploy would do it: `migrate`, `seed_demo`, `createsuperuser --noinput`."""
     if problem := postgres_problem():
         unavailable(problem)
     database = settings.DATABASES["default"]
@@ -40,50 +77,8 @@ def vercel_database_url() -> Iterator[str]:
             DJANGO_SUPERUSER_EMAIL="admin@example.org",
             DJANGO_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
         )
-        manage_steps(("migrate", "--noinput"), ("seed_demo",), ("createsuperuser", "--noinput"), env=env, timeout=120)
+        manage_steps(("migrate", "--noinput"), ("seed_demo",), ("createsuperuser", "--noinput"), env=env)
         yield url
-
-
-def python_312_or_newer() -> str | None:
-    """An interpreter vercel-runtime supports (its code uses 3.12 syntax), if this machine has one."""
-    for name in ("python3.14", "python3.13", "python3.12"):
-        path = shutil.which(name)
-        probe = [path, "-c", "import sys; sys.exit(sys.version_info < (3, 12))"] if path else None
-        if probe and subprocess.run(probe, capture_output=True, timeout=30, check=False).returncode == 0:
-            return path
-    return None
-
-
-@pytest.fixture(scope="session")
-def vercel_runtime(tmp_path_factory) -> VercelRuntime:
-    """A Python 3.12+ venv with Folio's production requirements and the `vercel-runtime` package."""
-    python = python_312_or_newer()
-    if python is None:
-        # Not a missing service: the shim cannot run on this Python at all, and our emulation still ran.
-        pytest.skip("vercel-runtime needs Python 3.12+, which this machine lacks; only our runtime emulation ran")
-    venv = tmp_path_factory.mktemp("vercel-runtime") / "venv"
-    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
-    if uv is None:
-        unavailable("uv is not installed (make install bootstraps it into .venv)")
-    commands = [
-        [uv, "venv", "--quiet", "--python", python, str(venv)],
-        [
-            uv,
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            str(venv / "bin" / "python"),
-            "-r",
-            str(ROOT / "requirements" / "production.txt"),
-            VERCEL_RUNTIME_REQUIREMENT,
-        ],
-    ]
-    for command in commands:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-        if result.returncode != 0:
-            unavailable(f"could not install {VERCEL_RUNTIME_REQUIREMENT} for {python}: {result.stderr[-500:]}")
-    return VercelRuntime(python=str(venv / "bin" / "python"))
 
 
 @pytest.fixture(scope="session")

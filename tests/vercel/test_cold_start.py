@@ -1,4 +1,5 @@
-"""A lean cold start: loading the function (import config.wsgi, Django set up) pulls in no heavy package.
+"""A lean cold start: loading the built function (its handler module imports config.wsgi and sets Django up)
+pulls in no heavy package.
 
 Each of these costs tens to hundreds of milliseconds on every cold start; they load on first use instead
 (boto3 with the first upload or media URL, Pillow with an image, markdown with an essay page, sentry only
@@ -11,16 +12,17 @@ import json
 
 import pytest
 
-from harness.project import run_python
-from harness.vercel import vercel_env
+from tests.vercel.conftest import vercel_env
 
 HEAVY = ["boto3", "botocore", "storages.backends.s3", "PIL", "sentry_sdk", "redis", "markdown", "nh3", "gunicorn"]
 
 
 @pytest.fixture(scope="module")
-def loaded_modules() -> set[str]:
+def loaded_modules(vercel_builds) -> set[str]:
     env = vercel_env(DATABASE_URL="postgres://folio@db.invalid:5432/folio")
-    result = run_python("import json, sys\nimport config.wsgi\nprint(json.dumps(sorted(sys.modules)))", env=env)
+    result = vercel_builds["zero-config"].run(
+        "import json, sys\nimport vc__handler__python\nprint(json.dumps(sorted(sys.modules)))", env=env
+    )
     assert result.returncode == 0, result.stderr
     return set(json.loads(result.stdout.strip().splitlines()[-1]))
 

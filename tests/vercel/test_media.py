@@ -16,8 +16,8 @@ from django.core.files.storage import default_storage
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from PIL import Image
 
-from harness.vercel import VERCEL_HOST, invoke, vercel_env
-from tests.vercel.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
+from harness.vercel_build import VERCEL_HOST
+from tests.vercel.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, vercel_env
 
 pytestmark = pytest.mark.services
 
@@ -59,14 +59,15 @@ def test_a_second_upload_with_the_same_name_does_not_overwrite_the_first(s3_serv
 def test_admin_cover_upload_on_vercel_lands_in_the_bucket_and_the_essay_page_links_to_it(
     s3_server,
     vercel_database_url,
+    vercel_builds,
     tmp_path,
 ):
+    invoke = vercel_builds["zero-config"].invoke
     bucket = s3_server.create_bucket(f"media-{uuid.uuid4().hex[:8]}")
     media_root = tmp_path / "media"
     env = vercel_env(
         DATABASE_URL=vercel_database_url,
         MEDIA_ROOT=str(media_root),
-        STATIC_FROM_FINDERS="true",
         **s3_server.env(bucket),
     )
     with psycopg.connect(vercel_database_url) as db:

@@ -1,4 +1,5 @@
-"""Folio served as Vercel's Python runtime serves it: a fresh process per request, against real PostgreSQL."""
+"""Folio served by the function Vercel's build made, a fresh process per request, against real PostgreSQL: both
+vercel.json forms, each through its bundle's own handler (harness/vercel_build.py)."""
 
 from __future__ import annotations
 
@@ -7,58 +8,51 @@ import re
 import psycopg
 import pytest
 
-from harness.vercel import CRON_SECRET, VERCEL_HOST, VercelRuntime, invoke, vercel_env
-from tests.vercel.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
+from harness.vercel_build import VERCEL_HOST
+from tests.vercel.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, CRON_SECRET, vercel_env
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture(scope="module")
 def env(vercel_database_url: str) -> dict[str, str]:
-    return vercel_env(DATABASE_URL=vercel_database_url, STATIC_FROM_FINDERS="true")
+    return vercel_env(DATABASE_URL=vercel_database_url)
 
 
-@pytest.fixture(scope="module", params=["our-emulation", "vercel-runtime-shim"])
-def runtime(request) -> VercelRuntime | None:
-    """Every test runs through our emulation of the runtime, and again through Vercel's own shim."""
-    return request.getfixturevalue("vercel_runtime") if request.param == "vercel-runtime-shim" else None
-
-
-def test_essay_list_and_essay_page_render_in_a_cold_function(env, runtime):
-    listing = invoke("GET", "/", env=env, runtime=runtime)
+def test_essay_list_and_essay_page_render_in_a_cold_function(vercel_build, env):
+    listing = vercel_build.invoke("GET", "/", env=env)
     assert listing.status == 200, listing.log
     link = re.search(r'href="(/essays/[\w-]+/)"', listing.text)
     assert link, "the list links no essay"
 
-    page = invoke("GET", link.group(1), env=env, runtime=runtime)
+    page = vercel_build.invoke("GET", link.group(1), env=env)
     assert page.status == 200, page.log
     assert "<article" in page.text or "<h1" in page.text
 
 
-def test_health_reports_the_database_from_a_cold_function(env, runtime):
-    response = invoke("GET", "/health/", env=env, runtime=runtime)
+def test_health_reports_the_database_from_a_cold_function(vercel_build, env):
+    response = vercel_build.invoke("GET", "/health/", env=env)
     assert response.status == 200
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
-def test_any_vercel_app_host_is_served_and_a_foreign_host_is_refused(env, runtime):
-    assert invoke("GET", "/", env=env, runtime=runtime, host="folio-abc123-team.vercel.app").status == 200
-    assert invoke("GET", "/", env=env, runtime=runtime, host="folio.example.org").status == 200
-    assert invoke("GET", "/", env=env, runtime=runtime, host="evil.example.com").status == 400
+def test_any_vercel_app_host_is_served_and_a_foreign_host_is_refused(vercel_build, env):
+    assert vercel_build.invoke("GET", "/", env=env, host="folio-abc123-team.vercel.app").status == 200
+    assert vercel_build.invoke("GET", "/", env=env, host="folio.example.org").status == 200
+    assert vercel_build.invoke("GET", "/", env=env, host="evil.example.com").status == 400
 
 
-def test_admin_login_post_body_and_cookies_survive_separate_invocations(env, runtime):
-    """The POST body travels in wsgi.input (BytesIO); the session lives in the database, not the process."""
-    login_url = f"/{env.get('ADMIN_URL', 'admin/')}login/"
-    form = invoke("GET", login_url, env=env, runtime=runtime)
+def test_admin_login_post_body_and_cookies_survive_separate_invocations(vercel_build, env):
+    """The POST body travels through the handler's event; the session lives in the database, not the process."""
+    login_url = "/admin/login/"
+    form = vercel_build.invoke("GET", login_url, env=env)
     assert form.status == 200
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
     body = f"csrfmiddlewaretoken={token}&username={ADMIN_USERNAME}&password={ADMIN_PASSWORD}&next=/admin/"
-    login = invoke(
+    login = vercel_build.invoke(
         "POST",
         login_url,
         env=env,
-        runtime=runtime,
         body=body.encode(),
         headers={
             "content-type": "application/x-www-form-urlencoded",
@@ -70,29 +64,43 @@ def test_admin_login_post_body_and_cookies_survive_separate_invocations(env, run
     assert login.status == 302, login.log[-2000:]
     assert "sessionid" in login.cookies
 
-    dashboard = invoke(
-        "GET", "/admin/", env=env, runtime=runtime, headers={"cookie": f"sessionid={login.cookies['sessionid']}"}
+    dashboard = vercel_build.invoke(
+        "GET", "/admin/", env=env, headers={"cookie": f"sessionid={login.cookies['sessionid']}"}
     )
     assert dashboard.status == 200
     assert "Site administration" in dashboard.text
 
 
-def test_cron_runs_scheduled_jobs_once_per_day_across_cold_starts(env, runtime):
+def test_cron_runs_scheduled_jobs_once_per_day_across_cold_starts(vercel_build, env):
     with psycopg.connect(env["DATABASE_URL"], autocommit=True) as db:
-        db.execute("DELETE FROM core_scheduledrun")  # each runtime starts from a day with nothing run yet
-    assert invoke("GET", "/cron/", env=env, runtime=runtime).status == 401
+        db.execute("DELETE FROM core_scheduledrun")  # each form starts from a day with nothing run yet
+    cron_path = vercel_build.crons[0]["path"]
+    assert vercel_build.invoke("GET", cron_path, env=env).status == 401
     authorization = {"authorization": f"Bearer {CRON_SECRET}"}
-    first = invoke("GET", "/cron/", env=env, runtime=runtime, headers=authorization)
-    second = invoke("GET", "/cron/", env=env, runtime=runtime, headers=authorization)
+    first = vercel_build.invoke("GET", cron_path, env=env, headers=authorization)
+    second = vercel_build.invoke("GET", cron_path, env=env, headers=authorization)
     assert first.status == second.status == 200
     assert first.json()["enqueued"] == ["clearsessions"]
     assert first.json()["ran"] >= 1
     assert second.json()["enqueued"] == []
 
 
-def test_static_files_are_served_by_whitenoise_in_the_builds_routes_form(env, runtime):
-    """deploy/vercel/vercel.json routes /static/ to the function and runs no collectstatic."""
-    response = invoke("GET", "/static/css/folio.css", env=env, runtime=runtime)
-    assert response.status == 200
+def test_the_stylesheet_a_page_links_is_served_with_its_content_type(vercel_build, env):
+    """Zero-config: the hashed name from the manifest, served from the CDN's files. Builds form: no collectstatic
+    ran, so WhiteNoise serves it from the function, from the apps' static folders."""
+    page = vercel_build.invoke("GET", "/", env=env)
+    stylesheet = re.search(r'<link rel="stylesheet" href="(/static/css/folio[^"]*\.css)"', page.text)
+    assert stylesheet, page.text[:2000]
+    response = vercel_build.invoke("GET", stylesheet.group(1), env=env)
+    assert response.status == 200, response.log[-2000:]
     assert response.header("Content-Type").startswith("text/css")
-    assert "No directory at" not in response.log
+    expected = "static" if vercel_build.form == "zero-config" else "function"
+    assert response.served_by == expected
+
+
+def test_the_staticfiles_manifest_is_not_served(vercel_build, env):
+    """Zero-config: collectstatic leaves the manifest among the CDN's files; vercel.json's one route answers 404
+    before the CDN is looked at. Builds form: nothing is collected and the function serves no manifest."""
+    response = vercel_build.invoke("GET", "/static/staticfiles.json", env=env)
+    assert response.status == 404
+    assert b'"paths"' not in response.body

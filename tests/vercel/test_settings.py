@@ -7,7 +7,7 @@ import json
 import pytest
 
 from harness.project import manage
-from harness.vercel import vercel_env
+from tests.vercel.conftest import vercel_env
 
 PRINT = (
     "from django.conf import settings; import json; "
@@ -89,15 +89,3 @@ def test_production_keeps_uploads_on_disk_without_a_bucket():
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout.strip().splitlines()[-1])
     assert found["storages"]["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"
-
-
-def test_sentry_tags_events_with_the_commit_vercel_deploys_unless_a_release_is_named():
-    code = "from django.conf import settings; print(repr(settings.SENTRY_RELEASE))"
-    commit = {"VERCEL_GIT_COMMIT_SHA": "3f2c1e9a"}
-    on_vercel = vercel_env(DJANGO_SETTINGS_MODULE="config.settings.vercel", DATABASE_URL=POSTGRES, **commit)
-    named = {**on_vercel, "SENTRY_RELEASE": "folio@1.4"}
-    # Vercel's variable means nothing elsewhere: production reads only SENTRY_RELEASE.
-    elsewhere = {**on_vercel, "DJANGO_SETTINGS_MODULE": "config.settings.production"}
-    released = [manage("shell", "-c", code, env=env) for env in (on_vercel, named, elsewhere)]
-    assert all(result.returncode == 0 for result in released), [result.stderr for result in released]
-    assert [result.stdout.strip().splitlines()[-1] for result in released] == ["'3f2c1e9a'", "'folio@1.4'", "''"]

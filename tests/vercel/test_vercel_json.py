@@ -41,19 +41,24 @@ def test_wsgi_application_setting_names_a_file_that_exports_app_and_application(
     assert {"app", "application"} <= assigned
 
 
-def test_zero_config_vercel_json_carries_only_git_schedules_and_function_settings():
+def test_zero_config_vercel_json_carries_only_git_schedules_function_settings_and_the_manifest_route():
     config = load(ZERO_CONFIG)
-    assert set(config) - {"$schema"} == {"git", "schedules", "functions"}, "builds/routes turn Django detection off"
+    assert set(config) - {"$schema"} == {"git", "schedules", "functions", "routes"}, "builds turn detection off"
+    assert config["routes"] == [{"src": r"/static/staticfiles\.json", "status": 404}], "routes only hide the manifest"
     assert list(config["functions"]) == [wsgi_file()]
 
 
-def test_builds_form_sends_every_path_to_the_wsgi_entrypoint_that_exports_app():
+def test_builds_form_sends_every_path_to_its_entrypoint_which_serves_folios_wsgi_app():
     config = load(BUILDS_FORM)
-    assert config["builds"] == [{"src": wsgi_file(), "use": "@vercel/python"}]
+    (build,) = config["builds"]
+    assert build["use"] == "@vercel/python"
+    entrypoint = build["src"]
+    assert "from config.wsgi import app, application" in (ROOT / entrypoint).read_text()
     assert "functions" not in config, "Vercel rejects functions together with builds"
+    assert list(build["config"]["functions"]) == [entrypoint], "maxDuration must name the built file"
     for path in ["/", "/essays/on-gardens/", "/static/css/folio.css", "/static/admin/css/base.css", "/cron/"]:
         route = next(route for route in config["routes"] if re.fullmatch(route["src"], path))
-        assert route["dest"] == wsgi_file(), f"{path} goes to {route['dest']}"
+        assert route["dest"] == entrypoint, f"{path} goes to {route['dest']}"
 
 
 BOTH_FORMS = pytest.mark.parametrize("path", [ZERO_CONFIG, BUILDS_FORM], ids=["zero-config", "builds-form"])

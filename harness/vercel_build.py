@@ -3,7 +3,7 @@
 `vercel build --prod` (the CLI pinned in harness/vercel_cli/package.json, with its `@vercel/python` builder) runs
 on a copy of the tree, for either vercel.json form, without an account: `.vercel/project.json` names a project
 by hand and `.vercel/.env.production.local` holds the variables the builder's settings probe needs. It writes
-the Build Output API's `.vercel/output/`: `config.json` (routes, crons), `static/` (the CDN's files) and one
+the Build Output API's `.vercel/output/`: `config.json` (routes, schedules), `static/` (the CDN's files) and one
 `functions/<name>.func/` whose `.vc-config.json` lists the bundle as a `filePathMap` (bundle path -> source path).
 
 `VercelBuild.invoke()` lays that file map out as a directory of its own (hard links, so nothing outside the bundle
@@ -207,8 +207,8 @@ class VercelBuild:
         return self.vc_config.get("maxDuration")
 
     @property
-    def crons(self) -> list[dict]:
-        return self.config.get("crons", [])
+    def schedules(self) -> list[dict]:
+        return self.config.get("schedules", [])
 
     @cached_property
     def bundle(self) -> dict[str, Path]:

@@ -1,5 +1,5 @@
 """What Vercel's own build (`vercel build --prod`, harness/vercel_build.py) makes of Folio, for both vercel.json
-forms: the function's entrypoint, runtime and duration, the routes and crons, the CDN's files, the bundle."""
+forms: the function's entrypoint, runtime and duration, the routes and schedules, the CDN's files, the bundle."""
 
 from __future__ import annotations
 
@@ -50,8 +50,8 @@ def test_every_path_the_cdn_does_not_hold_reaches_the_function(vercel_build):
         assert re.fullmatch(catch_all["src"], path)
 
 
-def test_the_crons_vercel_json_declares_reach_the_build_output(vercel_build):
-    assert vercel_build.crons == vercel_json(vercel_build.form)["crons"]
+def test_the_schedules_vercel_json_declares_reach_the_build_output(vercel_build):
+    assert vercel_build.schedules == vercel_json(vercel_build.form)["schedules"]
 
 
 def test_zero_config_collects_hashed_compressed_static_files_into_the_cdn(vercel_builds):

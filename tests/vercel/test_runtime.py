@@ -74,7 +74,7 @@ def test_admin_login_post_body_and_cookies_survive_separate_invocations(vercel_b
 def test_cron_runs_scheduled_jobs_once_per_day_across_cold_starts(vercel_build, env):
     with psycopg.connect(env["DATABASE_URL"], autocommit=True) as db:
         db.execute("DELETE FROM core_scheduledrun")  # each form starts from a day with nothing run yet
-    cron_path = vercel_build.crons[0]["path"]
+    cron_path = vercel_build.schedules[0]["path"]
     assert vercel_build.invoke("GET", cron_path, env=env).status == 401
     authorization = {"authorization": f"Bearer {CRON_SECRET}"}
     first = vercel_build.invoke("GET", cron_path, env=env, headers=authorization)

@@ -18,9 +18,16 @@ COVER_MAX_PIXELS = 40_000_000
 
 
 class CoverField(forms.ImageField):
-    """forms.ImageField, minus its check of the file name's extension: the name is renamed from the content."""
+    """forms.ImageField, minus its checks of the file name (its extension, its length): the upload is renamed from
+    its content (clean_cover), so what the reader's computer called it never reaches storage."""
 
     default_validators = []
+
+    def __init__(self, *args, **kwargs) -> None:
+        # The model field's max_length (100) bounds the stored name, which is a UUID; applied to the uploaded name it
+        # refused a valid cover over a long file name, quoting a length Django had already cut to 255.
+        kwargs["max_length"] = None
+        super().__init__(*args, **kwargs)
 
 
 class EssayAdminForm(forms.ModelForm):

@@ -61,6 +61,17 @@ def test_a_real_image_is_stored_under_the_name_its_content_deserves(admin_client
     assert f'src="{essay.cover.url}"'.encode() in client.get(essay.get_absolute_url()).content
 
 
+def test_a_cover_with_a_long_file_name_is_stored_under_its_new_name(admin_client, author, media_root):
+    long_name = "a-photo-from-the-trip-" + "x" * 124 + ".jpg"
+    assert len(long_name) == 150
+
+    response = add_essay(admin_client, author, cover=SimpleUploadedFile(long_name, image_bytes("JPEG")))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    name = Essay.objects.get(slug="with-cover").cover.name
+    assert name.endswith(".jpg") and len(name) < 100 and default_storage.exists(name)
+
+
 @pytest.mark.parametrize(
     ("name", "content"),
     [

@@ -4,7 +4,8 @@ Production settings by default; on Vercel, whose runtime sets `VERCEL=1`, the ve
 
 The whole WSGI stack is built here, outermost first:
 0. config.request_body.DrainUnreadBody: a request body an inner layer answered without reading is read after the
-   answer, so Gunicorn closes the connection cleanly instead of resetting it under nginx (a random 502).
+   answer, so Gunicorn closes the connection cleanly instead of resetting it under nginx (a random 502); and
+   config.head_requests.NoBodyForHead: a HEAD's body is dropped here, not by Gunicorn with a WARNING each time.
 1. config.proxy.TrustedProxyHeaders, where the settings ask for it (FILTER_FORWARDED_HEADERS: production, that is
    Gunicorn on a VM or in Docker): forwarding headers count only from FORWARDED_ALLOW_IPS. Not on Vercel, whose
    runtime builds the environ from its own edge's headers, nor under runserver or the test suite.
@@ -19,6 +20,7 @@ import os
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
+from config.head_requests import NoBodyForHead
 from config.proxy import TrustedProxyHeaders, forwarded_allow_ips
 from config.request_body import DrainUnreadBody
 from config.startup import load_settings_or_exit
@@ -42,5 +44,5 @@ application = get_wsgi_application()
 application = PageCacheFront(application)
 if settings.FILTER_FORWARDED_HEADERS:
     application = TrustedProxyHeaders(application, proxy_addresses)
-application = DrainUnreadBody(application)
+application = DrainUnreadBody(NoBodyForHead(application))
 app = application

@@ -47,6 +47,15 @@ class Gunicorn:
         except OSError:
             return set()
 
+    def wait_for_log(self, marker: str, *, within: float = 30.0) -> str:
+        """The log once `marker` is in it: Gunicorn writes a request's access line after the response."""
+        deadline = time.monotonic() + within
+        while marker not in (text := self.log_text()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{marker!r} not logged within {within:.0f} s:\n{text}")
+            time.sleep(0.1)
+        return text
+
     def wait_for_workers(self, count: int, *, timeout: float = 30.0, exclude: set[int] | frozenset = frozenset()):
         """Until `count` workers run and none of them is in `exclude` (e.g. the ones before a reload)."""
         deadline = time.monotonic() + timeout

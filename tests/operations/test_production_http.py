@@ -62,6 +62,18 @@ def test_probes_get_the_real_answer_over_plain_http_with_any_host(https_site, ho
     assert json.loads(fetch(https_site, "/health/", headers={"Host": host}).body) == {"status": "ok", "database": "ok"}
 
 
+def test_head_gets_get_headers_and_no_body_and_leaves_no_warning_in_the_log(https_site):
+    rid = f"head-{secrets.token_hex(8)}"
+    for path in ("/health/live", "/health/"):
+        get = fetch(https_site, path)
+        head = fetch(https_site, path, method="HEAD", headers={"X-Request-ID": rid})
+        assert (head.status, head.body) == (get.status, b"")
+        assert head.headers["Content-Type"] == get.headers["Content-Type"]
+    # The access lines of both HEADs (written after each response) are in the log, and no warning beside them.
+    log = https_site.wait_for_log(rid)
+    assert "no-body response" not in log
+
+
 def test_a_page_with_a_host_outside_allowed_hosts_is_still_400(https_site):
     assert fetch(https_site, "/", headers={"Host": "evil.example.net", "X-Forwarded-Proto": "https"}).status == 400
     assert fetch(https_site, "/health/ready/../", headers={"Host": "evil.example.net"}).status == 400

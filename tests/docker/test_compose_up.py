@@ -1,0 +1,227 @@
+"""Both compose files brought up for real with Compose v2 on the test bed's engine, plus the bad-input cases
+`docker compose config` must refuse. Host ports and the certificate directory are the files' variables, so the
+host's 80, 443, 5432, 6379 and /etc/letsencrypt are never touched.
+"""
+
+from __future__ import annotations
+
+import html
+import http.client
+import json
+import re
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.docker import compose, project
+from tests.services.availability import free_port
+
+pytestmark = pytest.mark.services
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DOMAIN = "folio.test"
+DEMO_TITLES = [
+    html.escape(entry["title"]) for entry in json.loads((ROOT / "apps/content/demo/essays.json").read_text())
+]
+# Bounds for a loaded 2-core machine: migrate, then web's first healthcheck (start_period 30 s, interval 15 s),
+# then nginx; an idle machine needs about a minute.
+STACK_UP_WITHIN = 420.0
+
+
+def shows_an_essay(body: bytes) -> bool:
+    text = body.decode(errors="replace")
+    return any(title in text for title in DEMO_TITLES)
+
+
+def get(port: int, path: str = "/", *, tls: ssl.SSLContext | None = None, host: str = DOMAIN):
+    if tls:
+        connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=tls)
+    else:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", path, headers={"Host": host})
+        response = connection.getresponse()
+        return response.status, {name.lower(): value for name, value in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+def answering(port: int, *, tls=None, host: str = DOMAIN):
+    def probe():
+        try:
+            status, _, body = get(port, tls=tls, host=host)
+        except (OSError, http.client.HTTPException):
+            return None
+        return (status, body) if status == 200 else None
+
+    return probe
+
+
+# ---- development ----
+
+
+def test_development_stack_serves_the_essay_list_from_the_mounted_source(engine, folio_image):
+    web_port = free_port()
+    variables = {
+        "FOLIO_WEB_PORT": str(web_port),
+        "FOLIO_DB_PORT": str(free_port()),
+        "FOLIO_REDIS_PORT": str(free_port()),
+    }
+    with compose.project(engine, [ROOT / "docker-compose.yml"], variables=variables) as dev:
+        compose.tag_project_image(dev, folio_image)
+        # README's order: the schema and the demo essays first (`run` starts db and redis, healthy, on its own).
+        dev.run("run", "--rm", "web", "python", "manage.py", "migrate", "--noinput", timeout=600)
+        dev.run("run", "--rm", "web", "python", "manage.py", "seed_demo", timeout=300)
+        dev.up()
+        try:
+            _, body = project.wait_for(answering(web_port, host="127.0.0.1"), timeout=180, what="runserver answering /")
+        except TimeoutError:
+            pytest.fail(dev.logs())
+        assert shows_an_essay(body)
+        # The source is mounted, not copied: the container sees this checkout's files.
+        listed = dev.run(
+            "exec", "-T", "web", "python", "-c", "import pathlib; print(pathlib.Path('/app/tests').is_dir())"
+        )
+        assert listed.stdout.strip() == "True"
+
+
+# ---- production ----
+
+
+def self_signed(directory: Path, domain: str) -> Path:
+    """live/<domain>/{fullchain,privkey}.pem as certbot lays them out; returns the certificate for clients."""
+    live = directory / "live" / domain
+    live.mkdir(parents=True)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={domain}",
+         "-addext", f"subjectAltName=DNS:{domain}", "-keyout", str(live / "privkey.pem"),
+         "-out", str(live / "fullchain.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return live / "fullchain.pem"
+
+
+def client_tls(certificate: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(certificate))
+    # The chain is verified against our certificate; the name is the IP we connect to, not the domain.
+    context.check_hostname = False
+    return context
+
+
+@pytest.fixture(scope="module")
+def production(engine, folio_image, standins):
+    with compose.scratch() as scratch:
+        directory = compose.production_directory(scratch)
+        subprocess.run(
+            [sys.executable, str(ROOT / "deploy/docker/make_env.py"), DOMAIN, "--directory", str(directory)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        certificate = self_signed(scratch / "letsencrypt", DOMAIN)
+        http_port, https_port = free_port(), free_port()
+        variables = {
+            "FOLIO_DOMAIN": DOMAIN,
+            "FOLIO_IMAGE": folio_image,
+            "FOLIO_HTTP_PORT": f"127.0.0.1:{http_port}",
+            "FOLIO_HTTPS_PORT": f"127.0.0.1:{https_port}",
+            "FOLIO_LETSENCRYPT_DIR": str(scratch / "letsencrypt"),
+            "WEB_CONCURRENCY": "2",
+        }
+        with compose.project(
+            engine, [directory / "docker-compose.production.yml"], directory=directory, variables=variables
+        ) as stack:
+            stack.up(timeout=900)
+            tls = client_tls(certificate)
+            try:
+                project.wait_for(answering(https_port, tls=tls), timeout=STACK_UP_WITHIN, what="nginx → web over HTTPS")
+            except TimeoutError:
+                pytest.fail(stack.logs())
+            yield {"stack": stack, "http": http_port, "https": https_port, "tls": tls}
+
+
+def test_production_answers_over_https_through_nginx_with_the_security_headers(production):
+    status, headers, _ = get(production["https"], tls=production["tls"])
+    assert status == 200
+    assert headers["strict-transport-security"].startswith("max-age=31536000")
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "same-origin"
+    # nginx answered, and Gunicorn behind it (its request id comes back through the proxy).
+    assert headers["server"].startswith("nginx")
+    assert headers.get("x-request-id")
+    status, headers, _ = get(production["http"], "/essays/")
+    assert status == 301
+    assert headers["location"] == f"https://{DOMAIN}/essays/"
+
+
+def test_production_nginx_serves_this_releases_hashed_static_files(production):
+    _, _, page = get(production["https"], tls=production["tls"])
+    hashed = re.findall(rb'/static/[^"\']+\.[0-9a-f]{12}\.(?:css|js)', page)
+    assert hashed
+    status, headers, _ = get(production["https"], hashed[0].decode(), tls=production["tls"])
+    assert status == 200
+    assert headers["cache-control"] == "public, immutable"
+
+
+def test_a_task_enqueued_by_web_is_run_by_the_worker(production):
+    stack = production["stack"]
+    enqueued = stack.run(
+        "exec", "-T", "web", "python", "manage.py", "shell", "-c",
+        "from apps.core.tasks import clear_expired_sessions; print(clear_expired_sessions.enqueue().id)",
+    )  # fmt: skip
+    task_id = enqueued.stdout.strip().splitlines()[-1]
+
+    def finished():
+        status = stack.run(
+            "exec", "-T", "web", "python", "manage.py", "shell", "-c",
+            f"from django_tasks_db.models import DBTaskResult; print(DBTaskResult.objects.get(id='{task_id}').status)",
+        )  # fmt: skip
+        state = status.stdout.strip().splitlines()[-1]
+        return state if state in ("SUCCESSFUL", "FAILED") else None
+
+    assert project.wait_for(finished, timeout=120, what="the worker running the task", interval=2) == "SUCCESSFUL"
+    assert task_id in stack.logs("worker")
+
+
+def test_down_then_up_keeps_the_essays(production):
+    stack = production["stack"]
+    stack.run("exec", "-T", "web", "python", "manage.py", "seed_demo")
+    _, body = project.wait_for(answering(production["https"], tls=production["tls"]), timeout=60, what="the list")
+    assert shows_an_essay(body)
+    stack.run("down", "--timeout", "40", timeout=300)
+    stack.up(timeout=900)
+    _, body = project.wait_for(
+        answering(production["https"], tls=production["tls"]), timeout=STACK_UP_WITHIN, what="the stack back up"
+    )
+    assert shows_an_essay(body)
+
+
+# ---- bad input: `docker compose config` names what is missing ----
+
+
+@pytest.fixture
+def bare_production(engine):
+    with compose.scratch() as scratch:
+        directory = compose.production_directory(scratch)
+        with compose.project(
+            engine, [directory / "docker-compose.production.yml"], directory=directory, variables={}
+        ) as stack:
+            yield stack
+
+
+def test_compose_config_names_a_missing_env_file(bare_production):
+    bare_production.variables["FOLIO_DOMAIN"] = DOMAIN
+    completed = bare_production.run("config", "--quiet", check=False)
+    assert completed.returncode != 0
+    assert ".env.production" in completed.stderr or ".env.postgres" in completed.stderr
+
+
+def test_compose_config_names_a_missing_required_variable(bare_production):
+    for name in (".env.production", ".env.postgres"):
+        (bare_production.directory / name).write_text("")
+    completed = bare_production.run("config", "--quiet", check=False)
+    assert completed.returncode != 0
+    assert "FOLIO_DOMAIN" in completed.stderr
+    assert "export FOLIO_DOMAIN" in completed.stderr

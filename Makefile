@@ -75,3 +75,8 @@ lock: install
 # fails when they are stale). On a server: `manage.py render_deploy nginx|systemd` (README, "Deploy to a VM").
 render: install
 	$(BIN)/python manage.py render_deploy examples
+
+# DOCKER: a release of docker-compose.production.yml, one web replica at a time (deploy/docker/release.sh says how).
+.PHONY: docker-release
+docker-release:
+	bash deploy/docker/release.sh $(IMAGE)

@@ -20,7 +20,11 @@ load_settings_or_exit()
 # Cached pages are answered in front of Django's handler (apps/content/front.py); everything else goes through.
 application = get_wsgi_application()
 
-from apps.content.front import PageCacheFront  # noqa: E402 - needs the settings loaded above
+from django.conf import settings  # noqa: E402
 
-application = PageCacheFront(application)
+from apps.content.front import PageCacheFront  # noqa: E402 - needs the settings loaded above
+from config.release import with_release_header  # noqa: E402
+
+# Outermost: cached pages carry the answering build's X-Folio-Release too (config/release.py).
+application = with_release_header(PageCacheFront(application), settings.RELEASE)
 app = application

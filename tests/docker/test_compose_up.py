@@ -138,7 +138,7 @@ def production(engine, folio_image, standins):
                 project.wait_for(answering(https_port, tls=tls), timeout=STACK_UP_WITHIN, what="nginx → web over HTTPS")
             except TimeoutError:
                 pytest.fail(stack.logs())
-            yield {"stack": stack, "http": http_port, "https": https_port, "tls": tls}
+            yield {"stack": stack, "http": http_port, "https": https_port, "tls": tls, "image": folio_image}
 
 
 def test_production_answers_over_https_through_nginx_with_the_security_headers(production):
@@ -225,3 +225,113 @@ def test_compose_config_names_a_missing_required_variable(bare_production):
     assert completed.returncode != 0
     assert "FOLIO_DOMAIN" in completed.stderr
     assert "export FOLIO_DOMAIN" in completed.stderr
+
+
+# ---- releases: `make docker-release` (deploy/docker/release.sh) against the running stack ----
+
+RELEASE_SCRIPT = ROOT / "deploy/docker/release.sh"
+# Bounds of the read load: it stops itself after this long or this many requests, whichever comes first.
+LOAD_MAX_SECONDS = 480.0
+LOAD_MAX_REQUESTS = 50_000
+
+
+def release(stack, *args: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The release script as an operator runs it, aimed at this test's project."""
+    env = {
+        **stack.env(),
+        "COMPOSE_FILE": str(stack.files[0]),
+        "COMPOSE_PROJECT_NAME": stack.name,
+        # The test bed's engine has no NAT: the build reaches PyPI through the host's network.
+        "FOLIO_BUILD_ARGS": "--network host",
+        **(extra or {}),
+    }
+    return subprocess.run(
+        ["bash", str(RELEASE_SCRIPT), *args], env=env, capture_output=True, text=True, timeout=1200, check=False
+    )
+
+
+def web_replicas(stack) -> set[str]:
+    return set(stack.run("ps", "--quiet", "web").stdout.split())
+
+
+def live_through_nginx(production) -> int:
+    return get(production["https"], "/health/live", tls=production["tls"])[0]
+
+
+def test_a_release_with_the_database_down_replaces_nothing(production):
+    stack = production["stack"]
+    before = web_replicas(stack)
+    stack.run("stop", "db")
+    try:
+        completed = release(stack, production["image"])
+        assert completed.returncode != 0
+        assert "migrate failed: nothing replaced" in completed.stderr
+        assert web_replicas(stack) == before
+        assert live_through_nginx(production) == 200
+    finally:
+        stack.run("start", "db")
+        project.wait_for(answering(production["https"], tls=production["tls"]), timeout=120, what="db back")
+
+
+def test_a_release_whose_image_never_turns_healthy_keeps_the_old_replicas(engine, production):
+    stack = production["stack"]
+    before = web_replicas(stack)
+    # The release's image, with a process that never answers the HEALTHCHECK instead of Gunicorn.
+    engine.docker(
+        "build", "--tag", "folio:never-healthy", "-",
+        input=f'FROM {production["image"]}\nCMD ["sleep", "infinity"]\n',
+    )  # fmt: skip
+    completed = release(stack, "folio:never-healthy")
+    assert completed.returncode != 0
+    assert "is not healthy: removing it" in completed.stderr
+    assert web_replicas(stack) == before
+    assert live_through_nginx(production) == 200
+
+
+def test_a_release_under_read_load_fails_no_request_and_serves_the_new_build_before_the_load_ends(production):
+    import threading
+    import time
+
+    stack = production["stack"]
+    release_id = f"test-{time.time_ns() % 10**8}"
+    before = web_replicas(stack)
+    outcomes: list[tuple[float, int | str, str]] = []
+    stop = threading.Event()
+
+    def read_load() -> None:
+        started = time.monotonic()
+        while not stop.is_set() and len(outcomes) < LOAD_MAX_REQUESTS:
+            if time.monotonic() - started > LOAD_MAX_SECONDS:
+                break
+            try:
+                status, headers, _ = get(production["https"], "/", tls=production["tls"])
+                outcomes.append((time.monotonic(), status, headers.get("x-folio-release", "")))
+            except (OSError, http.client.HTTPException) as exc:
+                outcomes.append((time.monotonic(), type(exc).__name__, ""))
+
+    workers = [threading.Thread(target=read_load) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    try:
+        completed = release(stack, extra={"FOLIO_RELEASE": release_id})
+        released_at = time.monotonic()
+        # A few seconds of load on the new release alone, then the load ends.
+        time.sleep(3)
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=60)
+    load_ended = max(moment for moment, _, _ in outcomes)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    failed = [outcome for outcome in outcomes if outcome[1] != 200]
+    new = [moment for moment, status, release_header in outcomes if release_header == release_id and status == 200]
+    print(
+        f"release under load: {len(outcomes)} requests, {len(failed)} failed, {len(new)} from the new build, "
+        f"release took {released_at - outcomes[0][0]:.0f} s"
+    )
+    assert failed == []
+    assert new and min(new) < load_ended
+    # The new build answered while the old one still did: the release happened inside the load window.
+    assert any(release_header != release_id for _, _, release_header in outcomes)
+    after = web_replicas(stack)
+    assert len(after) == len(before) and not (after & before)

@@ -247,3 +247,32 @@ def test_docker_stop_lets_a_slow_request_finish_and_exits_within_the_grace_perio
     state = project.inspect(engine, container)["State"]
     # 0: Gunicorn's master exited on its own after its workers finished; 137 would be Docker's SIGKILL.
     assert state["ExitCode"] == 0, project.logs(engine, container)[-2000:]
+
+
+def test_the_image_holds_the_code_and_static_files_but_no_repository_tooling(engine, folio_image):
+    listing = project.run_once(
+        engine, folio_image, "python", "-c",
+        "import os; print('\\n'.join(sorted(os.listdir('/app'))))",
+    )  # fmt: skip
+    present = set(listing.stdout.split())
+    assert {"manage.py", "gunicorn.conf.py", "apps", "config", "templates", "staticfiles", "deploy"} <= present
+    assert not present & {".git", ".venv", "tests", "harness", "bench", ".ci", "Dockerfile", "node_modules"}
+
+
+def test_dockerignore_keeps_secrets_and_caches_out_of_a_real_build_context(engine, standin, tmp_path):
+    """The project's .dockerignore applied by the engine itself to a context holding what must never be copied."""
+    (tmp_path / ".dockerignore").write_bytes((ROOT / ".dockerignore").read_bytes())
+    kept = ["manage.py", "apps/content/models.py", "static/css/folio.css"]
+    left_out = [
+        ".env", ".env.production", ".env.postgres", "config/.env", "apps/content/__pycache__/m.cpython-312.pyc",
+        "apps/content/models.pyc", "db.sqlite3", "media/covers/a.jpg", "staticfiles/staticfiles.json",
+    ]  # fmt: skip
+    for relative in kept + left_out:
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text("x")
+    (tmp_path / "Dockerfile").write_text(f"FROM {standin('python')}\nCOPY . /context\n")
+    engine.docker("build", "--tag", "folio-test/context", str(tmp_path))
+    found = project.run_once(engine, "folio-test/context", "find", "/context", "-type", "f").stdout.split()
+    copied = {path.removeprefix("/context/") for path in found}
+    assert set(kept) <= copied
+    assert not copied & set(left_out)

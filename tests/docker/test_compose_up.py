@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from harness.docker import compose, project
 from tests.services.availability import free_port
@@ -29,6 +30,10 @@ DEMO_TITLES = [
 # Bounds for a loaded 2-core machine: migrate, then web's first healthcheck (start_period 30 s, interval 15 s),
 # then nginx; an idle machine needs about a minute.
 STACK_UP_WITHIN = 420.0
+
+
+def compose_services() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.production.yml").read_text())["services"]
 
 
 def shows_an_essay(body: bytes) -> bool:
@@ -120,6 +125,7 @@ def production(engine, folio_image, standins):
             check=True, capture_output=True,
         )  # fmt: skip
         certificate = self_signed(scratch / "letsencrypt", DOMAIN)
+        (scratch / "acme").mkdir()
         http_port, https_port = free_port(), free_port()
         variables = {
             "FOLIO_DOMAIN": DOMAIN,
@@ -127,6 +133,7 @@ def production(engine, folio_image, standins):
             "FOLIO_HTTP_PORT": f"127.0.0.1:{http_port}",
             "FOLIO_HTTPS_PORT": f"127.0.0.1:{https_port}",
             "FOLIO_LETSENCRYPT_DIR": str(scratch / "letsencrypt"),
+            "FOLIO_ACME_DIR": str(scratch / "acme"),
             "WEB_CONCURRENCY": "2",
         }
         with compose.project(
@@ -138,7 +145,10 @@ def production(engine, folio_image, standins):
                 project.wait_for(answering(https_port, tls=tls), timeout=STACK_UP_WITHIN, what="nginx → web over HTTPS")
             except TimeoutError:
                 pytest.fail(stack.logs())
-            yield {"stack": stack, "http": http_port, "https": https_port, "tls": tls, "image": folio_image}
+            yield {
+                "stack": stack, "http": http_port, "https": https_port, "tls": tls, "image": folio_image,
+                "scratch": scratch,
+            }  # fmt: skip
 
 
 def test_production_answers_over_https_through_nginx_with_the_security_headers(production):
@@ -225,6 +235,112 @@ def test_compose_config_names_a_missing_required_variable(bare_production):
     assert completed.returncode != 0
     assert "FOLIO_DOMAIN" in completed.stderr
     assert "export FOLIO_DOMAIN" in completed.stderr
+
+
+# ---- certificates and the admin login limit ----
+
+
+def test_acme_challenges_are_answered_on_port_80_without_a_redirect(production):
+    challenge = production["scratch"] / "acme" / ".well-known" / "acme-challenge"
+    challenge.mkdir(parents=True, exist_ok=True)
+    (challenge / "token-4711").write_text("token-4711.thumbprint")
+    challenge.chmod(0o755)
+    status, _, body = get(production["http"], "/.well-known/acme-challenge/token-4711")
+    assert (status, body) == (200, b"token-4711.thumbprint")
+    assert get(production["http"], "/")[0] == 301
+
+
+def served_serial(production) -> str:
+    connection = http.client.HTTPSConnection("127.0.0.1", production["https"], timeout=30, context=production["tls"])
+    try:
+        connection.connect()
+        der = connection.sock.getpeercert(binary_form=True)
+    finally:
+        connection.close()
+    return serial_of(ssl.DER_cert_to_PEM_cert(der).encode())
+
+
+def serial_of(pem: bytes) -> str:
+    return (
+        subprocess.run(["openssl", "x509", "-noout", "-serial"], input=pem, capture_output=True, check=True)
+        .stdout.decode()
+        .strip()
+    )
+
+
+def test_a_renewed_certificate_is_served_after_the_hook_with_no_failed_request(production):
+    import threading
+    import time
+
+    stack = production["stack"]
+    old_serial = served_serial(production)
+    renewed = self_signed(production["scratch"] / "renewed", DOMAIN)
+    production["tls"].load_verify_locations(cafile=str(renewed))
+    new_serial = serial_of(renewed.read_bytes())
+    assert new_serial != old_serial
+    outcomes: list[int | str] = []
+    stop = threading.Event()
+
+    def read_load() -> None:
+        started = time.monotonic()
+        while not stop.is_set() and len(outcomes) < 5_000 and time.monotonic() - started < 120:
+            try:
+                outcomes.append(get(production["https"], "/health/live", tls=production["tls"])[0])
+            except (OSError, http.client.HTTPException) as exc:
+                outcomes.append(type(exc).__name__)
+
+    load = threading.Thread(target=read_load)
+    load.start()
+    try:
+        # What certbot does on renewal: new files in live/<domain>/, then the deploy hook.
+        live = production["scratch"] / "letsencrypt" / "live" / DOMAIN
+        for name in ("fullchain.pem", "privkey.pem"):
+            (live / name).write_bytes((renewed.parent / name).read_bytes())
+        hook = subprocess.run(
+            ["bash", str(ROOT / "deploy/docker/renew-certificates.sh"), "--reload"],
+            env={**stack.env(), "COMPOSE_FILE": str(stack.files[0]), "COMPOSE_PROJECT_NAME": stack.name},
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert hook.returncode == 0, hook.stderr
+        seen = project.wait_for(
+            lambda: served_serial(production) == new_serial, timeout=30, what="the new certificate served"
+        )
+        time.sleep(1)  # a moment of load on the new certificate before it ends
+    finally:
+        stop.set()
+        load.join(timeout=60)
+    assert seen
+    assert outcomes and all(outcome == 200 for outcome in outcomes), [o for o in outcomes if o != 200][:5]
+
+
+def test_admin_login_posts_are_rate_limited_per_client_inside_the_compose_network(production):
+    """From the web container (a client address of its own; docker-proxy would hide the real one outside)."""
+    probe = production["stack"].run(
+        "exec", "-T", "web", "python", "-c",
+        "import http.client, os, ssl\n"
+        "context = ssl._create_unverified_context()\n"
+        "path = '/' + os.environ['ADMIN_URL'] + 'login/'\n"
+        "def ask(method):\n"
+        "    c = http.client.HTTPSConnection('nginx', 443, context=context, timeout=30)\n"
+        f"    c.request(method, path, body=b'username=x&password=y', headers={{'Host': '{DOMAIN}'}})\n"
+        "    status = c.getresponse().status\n"
+        "    c.close()\n"
+        "    return status\n"
+        "print(*[ask('GET') for _ in range(10)])\n"
+        "print(*[ask('POST') for _ in range(10)])\n",
+    )  # fmt: skip
+    gets, posts = (list(map(int, line.split())) for line in probe.stdout.strip().splitlines()[-2:])
+    assert 429 not in gets, gets
+    # rate 10r/m with a burst of 5, nodelay: the first attempts reach Django (403: no CSRF token), then 429.
+    assert posts[0] == 403
+    assert posts.count(429) >= 3, posts
+
+
+def test_nginx_login_limit_is_the_vm_sites():
+    from apps.core.deploy_render import LOGIN_BURST, LOGIN_RATE
+
+    environment = compose_services()["nginx"]["environment"]
+    assert (environment["FOLIO_LOGIN_RATE"], int(environment["FOLIO_LOGIN_BURST"])) == (LOGIN_RATE, LOGIN_BURST)
 
 
 # ---- releases: `make docker-release` (deploy/docker/release.sh) against the running stack ----

@@ -48,6 +48,8 @@ class Project:
     name: str
     directory: Path
     variables: dict[str, str] = field(default_factory=dict)
+    # Image tags made for this project only (the dev web image's name, release builds): untagged at the end.
+    tags: list[str] = field(default_factory=list)
 
     def env(self) -> dict[str, str]:
         # Only what the test says: a developer's FOLIO_DOMAIN or FOLIO_IMAGE must not leak in.
@@ -97,6 +99,7 @@ def tag_project_image(project: Project, image: str) -> None:
         if name.split(":")[0] in {"postgres", "redis", "nginx", "edoburu/pgbouncer"} or name == image:
             continue
         project.engine.docker("tag", image, name)
+        project.tags.append(name)
 
 
 @contextlib.contextmanager
@@ -114,6 +117,8 @@ def project(engine: Engine, files: list[Path], *, directory: Path = ROOT, variab
         yield created
     finally:
         created.run("down", "--volumes", "--remove-orphans", "--timeout", "40", check=False, timeout=300)
+        if created.tags:
+            engine.docker("image", "rm", *created.tags, check=False)
 
 
 def production_directory(parent: Path) -> Path:

@@ -397,6 +397,7 @@ def test_a_release_whose_image_never_turns_healthy_keeps_the_old_replicas(engine
         "build", "--tag", "folio:never-healthy", "-",
         input=f'FROM {production["image"]}\nCMD ["sleep", "infinity"]\n',
     )  # fmt: skip
+    stack.tags.append("folio:never-healthy")
     completed = release(stack, "folio:never-healthy")
     assert completed.returncode != 0
     assert "is not healthy: removing it" in completed.stderr
@@ -410,6 +411,7 @@ def test_a_release_under_read_load_fails_no_request_and_serves_the_new_build_bef
 
     stack = production["stack"]
     release_id = f"test-{time.time_ns() % 10**8}"
+    stack.tags.append(f"folio:{release_id}")
     before = web_replicas(stack)
     outcomes: list[tuple[float, int | str, str]] = []
     stop = threading.Event()

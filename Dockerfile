@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Folio's production image: Gunicorn serving config.wsgi with production settings, as a non-root user.
-# The steps that do real work are scripts in deploy/docker/; tests/docker/ runs the same scripts in an emulated
-# build, because no Docker engine ran where this file was written (README, "Docker").
+# The steps that do real work are scripts in deploy/docker/. tests/docker/ builds this file with a real engine
+# (Docker's classic builder, which ignores the syntax line above and needs no registry) and runs the image.
 
 # uv installs from the lock; pinned to the version the Makefile bootstraps (tests/docker keeps the two equal).
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
@@ -46,6 +46,10 @@ WORKDIR /app
 # Owned by root and read-only to the app user: a compromised worker cannot rewrite the code it runs.
 COPY . .
 RUN bash deploy/docker/collectstatic.sh
+# Which build this is (X-Folio-Release, Sentry's release tag): `make docker-release` passes it. Declared last, so a
+# new value rebuilds nothing above.
+ARG FOLIO_RELEASE=""
+ENV FOLIO_RELEASE=${FOLIO_RELEASE}
 USER 10001:10001
 EXPOSE 8000
 # /health/live checks the process only: a database blip must not get a healthy container restarted.

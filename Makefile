@@ -125,3 +125,8 @@ release:
 	$(VM_MANAGE) migrate --noinput
 	systemctl reload folio-web
 	systemctl restart folio-worker
+
+# DOCKER: a release of docker-compose.production.yml, one web replica at a time (deploy/docker/release.sh says how).
+.PHONY: docker-release
+docker-release:
+	bash deploy/docker/release.sh $(IMAGE)

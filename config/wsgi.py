@@ -9,8 +9,9 @@ The whole WSGI stack is built here, outermost first:
 1. config.proxy.TrustedProxyHeaders, where the settings ask for it (FILTER_FORWARDED_HEADERS: production, that is
    Gunicorn on a VM or in Docker): forwarding headers count only from FORWARDED_ALLOW_IPS. Not on Vercel, whose
    runtime builds the environ from its own edge's headers, nor under runserver or the test suite.
-2. The page cache's front door (apps/content/pagecache/front.py): cached pages answered before Django runs.
-3. Django's handler, which runs settings.MIDDLEWARE.
+2. config.release: X-Folio-Release names the build that answered (set when FOLIO_RELEASE is).
+3. The page cache's front door (apps/content/pagecache/front.py): cached pages answered before Django runs.
+4. Django's handler, which runs settings.MIDDLEWARE.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.core.wsgi import get_wsgi_application
 
 from config.head_requests import NoBodyForHead
 from config.proxy import TrustedProxyHeaders, forwarded_allow_ips
+from config.release import with_release_header
 from config.request_body import DrainUnreadBody
 from config.startup import load_settings_or_exit
 
@@ -41,7 +43,8 @@ load_settings_or_exit()
 from apps.content.pagecache import PageCacheFront  # noqa: E402 - needs the settings loaded above
 
 application = get_wsgi_application()
-application = PageCacheFront(application)
+# Cached pages carry the answering build's X-Folio-Release too (config/release.py).
+application = with_release_header(PageCacheFront(application), settings.RELEASE)
 if settings.FILTER_FORWARDED_HEADERS:
     application = TrustedProxyHeaders(application, proxy_addresses)
 application = DrainUnreadBody(NoBodyForHead(application))

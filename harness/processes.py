@@ -54,21 +54,31 @@ def stop_process_group(process: subprocess.Popen, *, stop_signal: int = signal.S
 
     The signal is the server's own graceful stop: SIGTERM for Gunicorn and PgBouncer, SIGQUIT for nginx, SIGINT
     (fast shutdown) for PostgreSQL."""
-    pgid = process.pid
-    if not group_alive(pgid):
+    if not group_alive(process.pid):
         process.poll()  # reap the leader if it is a zombie; never wait on one that was not a group leader at all
         return False
+    # process.poll() reaps the leader itself, or it stays a zombie member of the group.
+    stop_group(process.pid, stop_signal=stop_signal, grace=grace, while_waiting=process.poll)
+    _reap(process)
+    return True
+
+
+def stop_group(
+    pgid: int,
+    *,
+    stop_signal: int = signal.SIGTERM,
+    grace: float = 15.0,
+    while_waiting: Callable[[], object] = lambda: None,
+) -> None:
+    """The same stop for a group known only by its id (a server a crashed run left behind, found by its pidfile)."""
     _signal_group(pgid, stop_signal)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        process.poll()  # reap the leader itself, or it stays a zombie member of the group
+        while_waiting()
         if not group_alive(pgid):
-            _reap(process)
-            return True
+            return
         time.sleep(0.1)
     _signal_group(pgid, signal.SIGKILL)
-    _reap(process)
-    return True
 
 
 def _reap(process: subprocess.Popen) -> None:

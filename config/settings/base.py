@@ -291,8 +291,10 @@ CONTENT_SECURITY_POLICY = {
 # ERROR REPORTING
 # Sentry is imported and started only when SENTRY_DSN is set (apps/core/http/sentry.py): a lean cold start otherwise.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
-# The release events are tagged with: SENTRY_RELEASE, else (vercel.py) the commit Vercel deploys; else sentry-sdk's
-# own guess.
-SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
+# The build this process runs: the Docker image's FOLIO_RELEASE (`make docker-release` bakes it in); empty elsewhere.
+RELEASE = env.str("FOLIO_RELEASE", default="")
+# The release events are tagged with: SENTRY_RELEASE, else the image's release, else (vercel.py) the commit Vercel
+# deploys; else sentry-sdk's own guess.
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="") or RELEASE
 SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
 SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)

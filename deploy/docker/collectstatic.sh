@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build step 2, run by the Dockerfile's runtime stage and by tests/docker's emulated build: hashed, compressed
+# Build step 2, run by the Dockerfile's runtime stage: hashed, compressed
 # static files (and WhiteNoise's manifest) baked into the image, so no container ever runs collectstatic.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build step 1, run by the Dockerfile's build stage and by tests/docker's emulated build: a virtualenv at
+# Build step 1, run by the Dockerfile's build stage: a virtualenv at
 # $VIRTUAL_ENV holding exactly what uv.lock pins, exported to requirements/production.txt (run from the app root).
 set -euo pipefail
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +13,6 @@ import yaml
 from harness.project import ROOT
 
 DOCKERFILE = ROOT / "Dockerfile"
-DOCKERIGNORE = ROOT / ".dockerignore"
 COMPOSE_DEV = ROOT / "docker-compose.yml"
 COMPOSE_PRODUCTION = ROOT / "docker-compose.production.yml"
 DOCKER_DIR = ROOT / "deploy" / "docker"
@@ -96,84 +93,6 @@ def only(items: list[Instruction], keyword: str) -> Instruction:
     found = [item for item in items if item.keyword == keyword]
     assert len(found) == 1, f"expected one {keyword} in the stage, found {len(found)}"
     return found[0]
-
-
-# .dockerignore
-
-
-@dataclass(frozen=True)
-class IgnoreRule:
-    pattern: re.Pattern[str]
-    exception: bool
-
-
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    """Docker's matching: `*` and `?` stop at `/`, `**` crosses directories, patterns anchor at the context root."""
-    out, index = "", 0
-    while index < len(pattern):
-        char = pattern[index]
-        if pattern.startswith("**/", index):
-            out, index = out + "(?:.*/)?", index + 3
-            continue
-        if pattern.startswith("**", index):
-            out, index = out + ".*", index + 2
-            continue
-        if char == "*":
-            out += "[^/]*"
-        elif char == "?":
-            out += "[^/]"
-        elif char == "[":
-            end = pattern.index("]", index + 1)
-            body = pattern[index + 1 : end]
-            out += "[" + ("^" + body[1:] if body.startswith("!") else body) + "]"
-            index = end
-        else:
-            out += re.escape(char)
-        index += 1
-    return re.compile(out + r"\Z")
-
-
-def ignore_rules(path: Path = DOCKERIGNORE) -> list[IgnoreRule]:
-    rules = []
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        exception = line.startswith("!")
-        pattern = os.path.normpath(line.removeprefix("!").strip()).lstrip("/")
-        rules.append(IgnoreRule(_pattern_regex(pattern), exception))
-    return rules
-
-
-def ignored(relative: str, rules: list[IgnoreRule] | None = None) -> bool:
-    """Whether Docker leaves `relative` (a path inside the context) out: the last rule matching it or a parent wins."""
-    rules = ignore_rules() if rules is None else rules
-    parts = relative.split("/")
-    candidates = ["/".join(parts[: depth + 1]) for depth in range(len(parts))]
-    result = False
-    for rule in rules:
-        if any(rule.pattern.match(candidate) for candidate in candidates):
-            result = not rule.exception
-    return result
-
-
-def copy_build_context(destination: Path, source: Path = ROOT) -> None:
-    """What `COPY . .` puts in the image: the context minus .dockerignore."""
-    rules = ignore_rules()
-    can_reinclude = any(rule.exception for rule in rules)
-    for directory, subdirectories, files in os.walk(source):
-        relative_dir = Path(directory).relative_to(source)
-        if not can_reinclude:
-            subdirectories[:] = [
-                name for name in subdirectories if not ignored((relative_dir / name).as_posix(), rules)
-            ]
-        for name in files:
-            relative = (relative_dir / name).as_posix()
-            if ignored(relative, rules):
-                continue
-            target = destination / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(Path(directory) / name, target, follow_symlinks=False)
 
 
 # Compose

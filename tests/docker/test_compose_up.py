@@ -179,7 +179,7 @@ def test_a_task_enqueued_by_web_is_run_by_the_worker(production):
     stack = production["stack"]
     enqueued = stack.run(
         "exec", "-T", "web", "python", "manage.py", "shell", "-c",
-        "from apps.core.tasks import clear_expired_sessions; print(clear_expired_sessions.enqueue().id)",
+        "from apps.core.scheduling.tasks import clear_expired_sessions; print(clear_expired_sessions.enqueue().id)",
     )  # fmt: skip
     task_id = enqueued.stdout.strip().splitlines()[-1]
 
@@ -337,7 +337,7 @@ def test_admin_login_posts_are_rate_limited_per_client_inside_the_compose_networ
 
 
 def test_nginx_login_limit_is_the_vm_sites():
-    from apps.core.deploy_render import LOGIN_BURST, LOGIN_RATE
+    from apps.core.deploy.nginx import LOGIN_BURST, LOGIN_RATE
 
     environment = compose_services()["nginx"]["environment"]
     assert (environment["FOLIO_LOGIN_RATE"], int(environment["FOLIO_LOGIN_BURST"])) == (LOGIN_RATE, LOGIN_BURST)

@@ -11,15 +11,16 @@ The whole WSGI stack is built here, outermost first:
    runtime builds the environ from its own edge's headers, nor under runserver or the test suite.
 2. config.release: X-Folio-Release names the build that answered (set when FOLIO_RELEASE is).
 3. The page cache's front door (apps/content/pagecache/front.py): cached pages answered before Django runs.
-4. Django's handler, which runs settings.MIDDLEWARE.
+4. Django's handler (apps/core/http/unreadable.py's, whose requests never raise while they are built), which runs
+   settings.MIDDLEWARE.
 """
 
 from __future__ import annotations
 
 import os
 
+import django
 from django.conf import settings
-from django.core.wsgi import get_wsgi_application
 
 from config.head_requests import NoBodyForHead
 from config.proxy import TrustedProxyHeaders, forwarded_allow_ips
@@ -37,12 +38,17 @@ os.environ.setdefault(
 proxy_addresses = forwarded_allow_ips()
 load_settings_or_exit()
 
-# The one import from config/ back into apps/, after the settings it reads: the front door must sit outside
-# Django's handler, which only this file wraps, while what it serves (entries, keys, the handoff with the view) is
-# the page cache's and changes with it. A dotted path in a setting would hide the same tie behind a string.
+# The imports from config/ back into apps/, after the settings they read: the front door must sit outside Django's
+# handler, which only this file wraps, while what it serves (entries, keys, the handoff with the view) is the page
+# cache's and changes with it; the handler's request class pairs with a middleware in apps/core/http/. A dotted
+# path in a setting would hide the same ties behind a string.
 from apps.content.pagecache import PageCacheFront  # noqa: E402 - needs the settings loaded above
+from apps.core.http.unreadable import ReadableWSGIHandler  # noqa: E402 - likewise
 
-application = get_wsgi_application()
+# get_wsgi_application(), with a handler whose requests never raise while Django builds them (a hostile
+# Content-Type is a 400 from apps/core/http/unreadable.py, not Gunicorn's bare 500).
+django.setup(set_prefix=False)
+application = ReadableWSGIHandler()
 # Cached pages carry the answering build's X-Folio-Release too (config/release.py).
 application = with_release_header(PageCacheFront(application), settings.RELEASE)
 if settings.FILTER_FORWARDED_HEADERS:

@@ -66,6 +66,8 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 MIDDLEWARE = [
     # First: the request id is set before anything below can log (apps/core/http/request_id.py).
     "apps.core.http.request_id.RequestIdMiddleware",
+    # A request whose headers Django could not read (apps/core/http/unreadable.py) is a 400, with the id above.
+    "apps.core.http.unreadable.RefuseUnreadableRequests",
     # Before SecurityMiddleware and the host check: probes get the real answer over plain HTTP, any Host.
     "apps.core.health.views.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",

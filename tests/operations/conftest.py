@@ -61,6 +61,23 @@ def collected_static(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def site_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("site")
+
+
+@pytest.fixture(scope="module")
+def sqlite_url(site_dir, collected_static) -> str:
+    """A migrated SQLite file: enough for HTTP behaviour (PostgreSQL faults live in test_faults.py)."""
+    tmp_path = site_dir
+    url = f"sqlite:///{tmp_path / 'folio.sqlite3'}"
+    # --skip-checks: folio.E005 rightly refuses SQLite for production settings; these tests only need a database.
+    env = folio_env(collected_static, tmp_path, DATABASE_URL=url)
+    result = manage("migrate", "--noinput", "--skip-checks", env=env)
+    assert result.returncode == 0, result.stderr
+    return url
+
+
 def folio_env(collected_static: Path, tmp_path: Path, **overrides: str) -> dict[str, str]:
     """Production settings for one Gunicorn worker on loopback; plain HTTP unless a test says otherwise."""
     return production_env(
@@ -93,3 +110,11 @@ def wait_until_ready(server: Gunicorn, *, within: float = 120.0) -> None:
     while (reply := fetch(server, "/health/ready")).status != 200:
         assert time.monotonic() < deadline, f"not ready within {within:.0f} s: {reply.status} {reply.text}"
         time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def plain_site(site_dir, collected_static, sqlite_url):
+    """Production settings over plain HTTP on loopback, ready: what Gunicorn answers before any proxy."""
+    with folio(folio_env(collected_static, site_dir, DATABASE_URL=sqlite_url), site_dir, "plain") as server:
+        wait_until_ready(server)
+        yield server

@@ -9,29 +9,11 @@ from datetime import datetime
 
 import pytest
 
-from harness.project import manage
 from tests.operations.conftest import ADMIN_URL, fetch, folio, folio_env, wait_until_ready
 
 pytestmark = pytest.mark.services
 
 SITE = "folio.example.org"
-
-
-@pytest.fixture(scope="module")
-def site_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("https_site")
-
-
-@pytest.fixture(scope="module")
-def sqlite_url(site_dir, collected_static) -> str:
-    """A migrated SQLite file: enough for HTTP behaviour (PostgreSQL faults live in test_faults.py)."""
-    tmp_path = site_dir
-    url = f"sqlite:///{tmp_path / 'folio.sqlite3'}"
-    # --skip-checks: folio.E005 rightly refuses SQLite for production settings; these tests only need a database.
-    env = folio_env(collected_static, tmp_path, DATABASE_URL=url)
-    result = manage("migrate", "--noinput", "--skip-checks", env=env)
-    assert result.returncode == 0, result.stderr
-    return url
 
 
 @pytest.fixture(scope="module")

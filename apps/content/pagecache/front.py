@@ -21,13 +21,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
-from django.core.handlers.wsgi import WSGIRequest, get_path_info
+from django.core.handlers.wsgi import get_path_info
 from django.http import HttpResponse
 from django.http.cookie import parse_cookie
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 from apps.core.http import request_id
+from apps.core.http.unreadable import ReadableRequest
 
 from . import handoff
 from .entry import Pending, hit_headers, page_headers
@@ -63,7 +64,9 @@ class PageCacheFront:
         cookies = environ.get("HTTP_COOKIE")
         if cookies and settings.SESSION_COOKIE_NAME in parse_cookie(cookies):
             return None
-        request = WSGIRequest(environ)
+        request = ReadableRequest(environ)
+        if request.unreadable:
+            return None  # Django answers it 400 (apps/core/http/unreadable.py), as it does on any other path
         try:
             variant = page_variant(request)
             if variant is None:

@@ -231,6 +231,7 @@ LOGGING = {
     "filters": {
         # Every line gets the id of the request it belongs to (apps/core/http/request_id.py), "-" outside one.
         "request_context": {"()": "apps.core.http.logging.RequestContextFilter"},
+        "without_traceback": {"()": "apps.core.http.logging.WithoutTraceback"},
     },
     "formatters": {
         # A handler added without the filter still formats: request_id then defaults to "-".
@@ -250,6 +251,13 @@ LOGGING = {
         # Django's INFO is noise in production; its warnings and request errors are not.
         "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # Anyone can send a Host the site does not serve: one line each, without Django's traceback.
+        "django.security.DisallowedHost": {
+            "handlers": ["console"],
+            "filters": ["without_traceback"],
+            "level": "ERROR",
+            "propagate": False,
+        },
         "apps": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
     },
 }

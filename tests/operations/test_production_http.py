@@ -56,6 +56,17 @@ def test_head_gets_get_headers_and_no_body_and_leaves_no_warning_in_the_log(http
     assert "no-body response" not in log
 
 
+def test_a_host_outside_allowed_hosts_logs_one_line_without_a_traceback(plain_site):
+    rid = f"badhost-{secrets.token_hex(8)}"
+    reply = fetch(plain_site, "/", headers={"Host": "evil.example.net", "X-Request-ID": rid})
+
+    assert reply.status == 400
+    lines = [line for line in plain_site.wait_for_log(rid).splitlines() if rid in line]
+    # The access line and Django's one line naming the Host; no traceback around them.
+    assert len([line for line in lines if "evil.example.net" in line]) == 1, lines
+    assert "Traceback" not in plain_site.log_text()
+
+
 def test_a_page_with_a_host_outside_allowed_hosts_is_still_400(https_site):
     assert fetch(https_site, "/", headers={"Host": "evil.example.net", "X-Forwarded-Proto": "https"}).status == 400
     assert fetch(https_site, "/health/ready/../", headers={"Host": "evil.example.net"}).status == 400

@@ -31,6 +31,16 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+class WithoutTraceback(logging.Filter):
+    """Keeps the message and drops the traceback: for records whose cause is the client, not the code (a Host not
+    in ALLOWED_HOSTS is one line, not 14 that anyone can make the server write)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """timestamp, level, logger, message, request_id, path, status, duration (ms), and the traceback if any."""
 

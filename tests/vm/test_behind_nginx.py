@@ -3,6 +3,7 @@ gunicorn.conf.py, Folio's production settings, a client at 127.0.0.2."""
 
 from __future__ import annotations
 
+import http.client
 import re
 import secrets
 import socket
@@ -171,8 +172,22 @@ def test_a_post_under_the_limit_reaches_django(stack):
     assert b"CSRF" in response.body
 
 
-def test_a_host_not_in_allowed_hosts_gets_400(stack):
-    response = stack.https("/", host_header="evil.example")
+@pytest.mark.parametrize("scheme", ["https", "http"])
+def test_a_host_this_site_does_not_serve_is_refused_by_nginx_and_never_reaches_gunicorn(stack, scheme):
+    marker = f"/?stray={secrets.token_hex(8)}"
+    # 444: nginx closes the connection without an answer.
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
+        getattr(stack, scheme)(marker, host_header="evil.example")
+    # Control: the same request with the site's name is served, and only it reaches Gunicorn's access log.
+    served = f"/?served={secrets.token_hex(8)}"
+    assert getattr(stack, scheme)(served).status in (200, 301)
+    if scheme == "https":
+        stack.gunicorn.wait_for_log(served)
+    assert marker not in stack.gunicorn.log_text()
+
+
+def test_django_still_refuses_a_host_outside_allowed_hosts_reaching_it_directly(stack):
+    response = stack.direct("/", host_header="evil.example")
     assert response.status == 400
 
 

@@ -134,7 +134,8 @@ def test_rendered_site_follows_gunicorn_conf_for_the_upstream_and_its_timeouts(t
 
 def test_every_location_that_adds_headers_includes_the_security_headers():
     site = nginx.nginx_files(examples.EXAMPLE_SITE)["folio.conf"]
-    https_server = site.split("server {")[2]
+    # The site's HTTPS server: the one that proxies to Gunicorn (the default server and the redirect do not).
+    https_server = next(server for server in site.split("server {") if "folio-proxy.conf" in server)
     blocks = re.split(r"\n\s*location ", https_server)[1:]
     assert len(blocks) >= 5
     for block in blocks:

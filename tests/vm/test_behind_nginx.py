@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from apps.core.deploy.nginx import LOGIN_RETRY_AFTER
 from tests.vm.conftest import ADMIN_URL, CLIENT, DOMAIN
 
 pytestmark = pytest.mark.services
@@ -198,9 +199,13 @@ def test_health_answers_200_through_nginx(stack):
 
 
 def test_admin_login_attempts_are_rate_limited_per_client(stack):
-    statuses = [stack.https(f"/{ADMIN_URL}login/", method="POST", body=b"a=b").status for _ in range(12)]
+    responses = [stack.https(f"/{ADMIN_URL}login/", method="POST", body=b"a=b") for _ in range(12)]
+    statuses = [response.status for response in responses]
     assert statuses[0] == 403  # reaches Django (CSRF)
     assert 429 in statuses
+    refused = next(response for response in responses if response.status == 429)
+    assert refused.header("Retry-After") == str(LOGIN_RETRY_AFTER)
+    assert refused.header("Strict-Transport-Security")
     reading = stack.https(f"/{ADMIN_URL}login/")
     assert reading.status == 200  # reading the form is never limited
 

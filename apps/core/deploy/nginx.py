@@ -18,6 +18,8 @@ MEDIA_MAX_AGE_DAYS = 7
 # Ten tries a minute from one address, five at once: plenty for a person, slow for a password list.
 LOGIN_RATE = "10r/m"
 LOGIN_BURST = 5
+# What a refused login attempt is told (Retry-After): the seconds until the limit frees one attempt.
+LOGIN_RETRY_AFTER = 60 // int(LOGIN_RATE.removesuffix("r/m"))
 # nginx 1.25.1 moved HTTP/2 from a `listen` parameter to its own directive (Debian 12 ships 1.22).
 HTTP2_DIRECTIVE_SINCE = (1, 25, 1)
 
@@ -131,6 +133,7 @@ class NginxSite:
             "media_expires": f"{MEDIA_MAX_AGE_DAYS}d",
             "login_rate": LOGIN_RATE,
             "login_burst": LOGIN_BURST,
+            "login_retry_after": LOGIN_RETRY_AFTER,
         }
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from apps.core.deploy.nginx import LOGIN_BURST, LOGIN_RATE, LOGIN_RETRY_AFTER
 from harness.docker import compose, project
 from harness.ports import free_port
 
@@ -323,24 +324,29 @@ def test_admin_login_posts_are_rate_limited_per_client_inside_the_compose_networ
         "def ask(method):\n"
         "    c = http.client.HTTPSConnection('nginx', 443, context=context, timeout=30)\n"
         f"    c.request(method, path, body=b'username=x&password=y', headers={{'Host': '{DOMAIN}'}})\n"
-        "    status = c.getresponse().status\n"
+        "    response = c.getresponse()\n"
+        "    status = response.status, response.getheader('Retry-After', '-')\n"
         "    c.close()\n"
         "    return status\n"
-        "print(*[ask('GET') for _ in range(10)])\n"
-        "print(*[ask('POST') for _ in range(10)])\n",
+        "print(*[ask('GET')[0] for _ in range(10)])\n"
+        "print(*[':'.join(map(str, ask('POST'))) for _ in range(10)])\n",
     )  # fmt: skip
-    gets, posts = (list(map(int, line.split())) for line in probe.stdout.strip().splitlines()[-2:])
-    assert 429 not in gets, gets
-    # rate 10r/m with a burst of 5, nodelay: the first attempts reach Django (403: no CSRF token), then 429.
-    assert posts[0] == 403
-    assert posts.count(429) >= 3, posts
+    gets_line, posts_line = probe.stdout.strip().splitlines()[-2:]
+    gets = list(map(int, gets_line.split()))
+    posts = [tuple(answer.split(":")) for answer in posts_line.split()]
+    assert "429" not in map(str, gets), gets
+    # rate 10r/m with a burst of 5, nodelay: the first attempts reach Django (403: no CSRF token), then 429, each
+    # telling the client when to try again.
+    assert posts[0][0] == "403"
+    refused = [retry_after for status, retry_after in posts if status == "429"]
+    assert len(refused) >= 3, posts
+    assert set(refused) == {str(LOGIN_RETRY_AFTER)}, posts
 
 
 def test_nginx_login_limit_is_the_vm_sites():
-    from apps.core.deploy.nginx import LOGIN_BURST, LOGIN_RATE
-
     environment = compose_services()["nginx"]["environment"]
     assert (environment["FOLIO_LOGIN_RATE"], int(environment["FOLIO_LOGIN_BURST"])) == (LOGIN_RATE, LOGIN_BURST)
+    assert int(environment["FOLIO_LOGIN_RETRY_AFTER"]) == LOGIN_RETRY_AFTER
 
 
 # ---- releases: `make docker-release` (deploy/docker/release.sh) against the running stack ----

@@ -42,6 +42,17 @@ def test_any_vercel_app_host_is_served_and_a_foreign_host_is_refused(vercel_buil
     assert vercel_build.invoke("GET", "/", env=env, host="evil.example.com").status == 400
 
 
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [("/?page=2", "text/plain; charset=hex"), ("/health/live", "text/html; charset*=BOGUS''x")],
+    ids=["non-text-charset", "unparseable-parameter"],
+)
+def test_an_unreadable_content_type_is_a_400_in_the_function_too(vercel_build, env, path, content_type):
+    response = vercel_build.invoke("GET", path, env=env, headers={"content-type": content_type})
+    assert response.status == 400, response.log
+    assert "Traceback" not in response.log
+
+
 def test_admin_login_post_body_and_cookies_survive_separate_invocations(vercel_build, env):
     """The POST body travels through the handler's event; the session lives in the database, not the process."""
     login_url = "/admin/login/"

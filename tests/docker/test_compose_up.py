@@ -167,6 +167,15 @@ def test_production_answers_over_https_through_nginx_with_the_security_headers(p
     assert headers["location"] == f"https://{DOMAIN}/essays/"
 
 
+@pytest.mark.parametrize("scheme", ["https", "http"])
+def test_production_nginx_refuses_a_host_the_site_does_not_serve(production, scheme):
+    tls = production["tls"] if scheme == "https" else None
+    # 444: nginx closes the connection without an answer; the site's own name is still served (the control).
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
+        get(production[scheme], tls=tls, host="evil.example")
+    assert get(production[scheme], tls=tls)[0] in (200, 301)
+
+
 def test_production_nginx_serves_this_releases_hashed_static_files(production):
     _, _, page = get(production["https"], tls=production["tls"])
     hashed = re.findall(rb'/static/[^"\']+\.[0-9a-f]{12}\.(?:css|js)', page)

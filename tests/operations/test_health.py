@@ -47,6 +47,24 @@ def test_ready_reports_each_check_with_its_duration(client):
         assert isinstance(check["duration_ms"], float | int)
 
 
+@pytest.mark.parametrize("accept", ["application/json", "application/health+json"])
+def test_the_public_gets_readiness_status_only(client, accept):
+    response = client.get("/health/ready", REMOTE_ADDR="203.0.113.9", HTTP_ACCEPT=accept)
+    assert response.status_code == 200
+    assert json.loads(response.content) in ({"status": "ok"}, {"status": "pass"})
+
+
+def test_a_configured_address_or_token_sees_the_detail(client, settings):
+    settings.HEALTH_DETAIL_FROM = ["10.0.0.0/8"]
+    settings.HEALTH_DETAIL_TOKEN = "t" * 32
+    assert "checks" in client.get("/health/ready", REMOTE_ADDR="10.1.2.3").json()
+    assert "checks" not in client.get("/health/ready", REMOTE_ADDR="203.0.113.9").json()
+    with_token = client.get("/health/ready", REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer " + "t" * 32)
+    assert "checks" in with_token.json()
+    wrong_token = client.get("/health/ready", REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer " + "x" * 32)
+    assert "checks" not in wrong_token.json()
+
+
 def test_ready_speaks_health_json_when_asked(client):
     response = client.get("/health/ready", HTTP_ACCEPT="application/health+json")
     assert response["Content-Type"] == "application/health+json"

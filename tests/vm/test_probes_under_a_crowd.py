@@ -3,6 +3,7 @@ Gunicorn workers, all get 200 — overlapping probes share the run in flight (ap
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
@@ -47,3 +48,14 @@ def test_a_crowd_of_probes_through_nginx_gets_only_200s(stack):
 
     assert sum(statuses.values()) == CLIENTS * PROBES_PER_CLIENT, statuses
     assert statuses == Counter({200: CLIENTS * PROBES_PER_CLIENT})
+
+
+def test_a_forged_forwarded_for_gets_no_readiness_detail_through_nginx(stack):
+    # nginx replaces the client's X-Forwarded-For with the address it saw (127.0.0.2 here), which is not the
+    # machine's own: status only, whatever the client claims.
+    forged = stack.https("/health/ready", headers={"X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1"})
+    assert forged.status == 200
+    assert json.loads(forged.body) == {"status": "ok"}
+    # Control: Gunicorn asked from the machine itself gives the detail.
+    direct = stack.direct("/health/ready", source="127.0.0.1")
+    assert "checks" in json.loads(direct.body)

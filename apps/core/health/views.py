@@ -5,7 +5,7 @@
   container because the database blinked.
 - `/health/ready`: database, migrations applied, cache, media storage (checks.py) — each with its duration in ms,
   all under one deadline (runner.py). A failed database or unapplied migrations answer 503; a failed cache or
-  media storage only warns (200).
+  media storage only warns (200). The per-check detail goes only to HEALTH_DETAIL_FROM or HEALTH_DETAIL_TOKEN.
 
 `HealthCheckMiddleware` answers these paths before SecurityMiddleware and the host check: probes speak plain HTTP
 to a pod IP or localhost, which must get the real answer, not a 301 to HTTPS or a 400 for an unknown Host.
@@ -13,10 +13,13 @@ to a pod IP or localhost, which must get the real answer, not a 301 to HTTPS or 
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 
 from .checks import LIVENESS_DATABASE, READINESS
@@ -25,6 +28,18 @@ from .runner import FAIL, PASS, WARN, Result, overall, run_checks
 HEALTH_JSON = "application/health+json"
 # The plain JSON speaks the reference's words; application/health+json speaks the IETF draft's.
 PLAIN_WORDS = {PASS: "ok", WARN: "warn", FAIL: "error"}
+
+
+def may_see_detail(request: HttpRequest) -> bool:
+    """Whether the caller is one HEALTH_DETAIL_FROM names, or carries HEALTH_DETAIL_TOKEN; the public gets status."""
+    token = settings.HEALTH_DETAIL_TOKEN
+    if token and constant_time_compare(request.headers.get("Authorization", ""), f"Bearer {token}"):
+        return True
+    try:
+        client = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(client in ipaddress.ip_network(allowed, strict=False) for allowed in settings.HEALTH_DETAIL_FROM)
 
 
 def wants_health_json(request: HttpRequest) -> bool:
@@ -74,8 +89,12 @@ def live(request: HttpRequest) -> JsonResponse:
 def ready(request: HttpRequest) -> JsonResponse:
     results = run_checks(READINESS)
     status = overall(results)
+    if not may_see_detail(request):
+        results = []  # the status alone: durations and failure kinds are for the operator
     if wants_health_json(request):
         return health_json_response(status, results)
+    if not results:
+        return JsonResponse({"status": PLAIN_WORDS[status]}, status=503 if status == FAIL else 200)
     body = {
         "status": PLAIN_WORDS[status],
         "checks": {

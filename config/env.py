@@ -55,6 +55,13 @@ class FolioEnv(environ.Env):
         except (TypeError, ValueError):
             raise ImproperlyConfigured(f"{var}={raw!r} is not a number; {HINT}.") from None
 
+    def seconds(self, var, default=environ.Env.NOTSET):
+        """A duration: a finite number of seconds, 0 or more (0 usually turns the limit off)."""
+        value = self.float(var, default=default)
+        if not 0 <= value < float("inf"):
+            raise ImproperlyConfigured(f"{var}={value!r} is not a number of seconds: use 0 or more; {HINT}.")
+        return value
+
 
 env = FolioEnv()
 

@@ -13,6 +13,7 @@ The whole WSGI stack is built here, outermost first:
 3. The page cache's front door (apps/content/pagecache/front.py): cached pages answered before Django runs.
 4. Django's handler (apps/core/http/unreadable.py's, whose requests never raise while they are built), which runs
    settings.MIDDLEWARE.
+Beside the stack, config.query_deadline bounds every wait for PostgreSQL in this process (DB_QUERY_DEADLINE).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from django.conf import settings
 
 from config.head_requests import NoBodyForHead
 from config.proxy import TrustedProxyHeaders, forwarded_allow_ips
+from config.query_deadline import install as install_query_deadline
 from config.release import with_release_header
 from config.request_body import DrainUnreadBody
 from config.startup import load_settings_or_exit
@@ -48,6 +50,8 @@ from apps.core.http.unreadable import ReadableWSGIHandler  # noqa: E402 - likewi
 # get_wsgi_application(), with a handler whose requests never raise while Django builds them (a hostile
 # Content-Type is a 400 from apps/core/http/unreadable.py, not Gunicorn's bare 500).
 django.setup(set_prefix=False)
+# Requests (and the health checks' threads) wait a bounded time for PostgreSQL; management commands don't.
+install_query_deadline(settings.DATABASE_QUERY_DEADLINE)
 application = ReadableWSGIHandler()
 # Cached pages carry the answering build's X-Folio-Release too (config/release.py).
 application = with_release_header(PageCacheFront(application), settings.RELEASE)

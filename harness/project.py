@@ -13,6 +13,10 @@ PYTHON = sys.executable
 
 # A secret that passes production's checks; tests only.
 STRONG_SECRET = "t3st-" + "Q7x9Lm2Pz4Rk8Vn1Bc6Hd0Jf5Gs3Wy" * 2
+# Every server a test run starts keys its Redis cache under this run's own prefix: two runs on one machine (a
+# developer's and CI's, or parallel worktrees) share Redis's databases, and one run's flush must not empty the
+# other's pages. A test that needs a clean cache of its own passes its own prefix.
+RUN_CACHE_PREFIX = f"folio-test-{os.getpid()}"
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
@@ -23,6 +27,7 @@ def clean_env(**overrides: str) -> dict[str, str]:
         if not key.startswith(("DJANGO_", "DATABASE_", "DB_", "FOLIO_", "VERCEL", "AWS_", "REDIS_", "SENTRY_"))
         and key not in {"DEBUG", "ALLOWED_HOSTS", "READ_DOT_ENV", "TEST_DATABASE_URL", "LOG_LEVEL", "LOG_FORMAT"}
     }
+    env["CACHE_KEY_PREFIX"] = RUN_CACHE_PREFIX
     env.update(overrides)
     return env
 

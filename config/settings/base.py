@@ -126,6 +126,10 @@ MIGRATION_STATEMENT_TIMEOUT = env.float("DB_STATEMENT_TIMEOUT", default=30.0)
 # Seconds to establish a PostgreSQL connection (libpq's minimum is 2). Without it, a database that accepts TCP
 # and never answers holds every request, and then every worker, until Gunicorn's timeout kills it.
 DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+# Seconds a web process waits for any answer from PostgreSQL on an open connection before closing it
+# (config/query_deadline.py): a database that stops answering costs a request this plus the connect timeout (8 s),
+# not the whole freeze. Longer than any page's queries should ever take; 0 turns it off.
+DATABASE_QUERY_DEADLINE = env.seconds("DB_QUERY_DEADLINE", default=5.0)
 DATABASES = {
     "default": database_entry(
         DATABASE_URL or SQLITE_FALLBACK_URL,
@@ -161,12 +165,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 # that hangs must cost a page half a second, once, not a worker (apps/content/pagecache/store.py then skips it
 # for a while).
 REDIS_URL = env.str("REDIS_URL", default="")
+# What every cache key starts with: sites (or a staging copy) sharing one Redis database keep apart by it.
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="folio")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "folio",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }

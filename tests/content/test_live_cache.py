@@ -13,12 +13,13 @@ import pytest
 from harness.availability import unavailable
 from harness.live_site import LiveSite, start_site
 from harness.ports import free_port, port_open
-from harness.project import run_python
+from harness.project import RUN_CACHE_PREFIX, run_python
 
 pytestmark = pytest.mark.services
 
 REDIS = ("127.0.0.1", 6379)
-# A database of its own on the shared Redis, emptied of Folio's keys afterwards; never FLUSHDB on a shared server.
+# A database of its own on the shared Redis, emptied of this run's keys afterwards (another run on the machine keys
+# its own under its own prefix); never FLUSHDB on a shared server.
 REDIS_DB = 11
 ESSAY = "/essays/the-twelve-factor-settings-file/"
 
@@ -48,7 +49,7 @@ def redis_site(tmp_path_factory) -> Iterator[LiveSite]:
             yield site
     finally:
         client = redis.Redis.from_url(url)
-        keys = list(client.scan_iter(match="folio:*"))
+        keys = list(client.scan_iter(match=f"{RUN_CACHE_PREFIX}:*"))
         if keys:
             client.delete(*keys)
         client.close()

@@ -51,6 +51,14 @@ def test_a_non_numeric_conn_max_age_is_an_error():
     assert_stops_with(manage("check", env=clean_env(CONN_MAX_AGE="forever")), "CONN_MAX_AGE", "'forever'")
 
 
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [("soon", "is not a number"), ("-1", "use 0 or more"), ("nan", "use 0 or more"), ("inf", "0 or more")],
+)
+def test_a_query_deadline_that_is_not_a_number_of_seconds_is_an_error(value, said):
+    assert_stops_with(manage("check", env=clean_env(DB_QUERY_DEADLINE=value)), "DB_QUERY_DEADLINE", said)
+
+
 def test_build_switch_serves_collectstatic_only(tmp_path):
     env = clean_env(DJANGO_SETTINGS_MODULE="config.settings.production", DJANGO_BUILD="1")
     assert_stops_with(manage("migrate", env=env), "DJANGO_BUILD", "collectstatic")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import uuid
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -29,6 +30,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.services, pytest.mark.django_db(
 
 PASSWORD = "correct horse battery staple 8"
 FRIENDLY = "Folio is briefly unavailable"
+# Seconds; every server here gets it, so a hanging database fails a new connection quickly.
+CONNECT_TIMEOUT = 2
 
 
 @pytest.fixture
@@ -71,7 +74,9 @@ def server_env(collected_static, tmp_path, postgres_proxy, redis_proxy, **overri
         tmp_path,
         DATABASE_URL=f"postgres://{settings['USER']}@127.0.0.1:{postgres_proxy.port}/{settings['NAME']}",
         REDIS_URL=f"redis://127.0.0.1:{redis_proxy.port}/8",
-        DATABASE_CONNECT_TIMEOUT="2",
+        # Each test's own cache: a page an earlier test cached would be answered without the database.
+        CACHE_KEY_PREFIX=f"faults-{uuid.uuid4().hex}",
+        DATABASE_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT),
         **overrides,
     )
 
@@ -136,6 +141,45 @@ def test_database_hanging_gives_503s_then_the_same_process_recovers(
             assert health(server, "/health/")[0] == 503
         postgres_proxy.forward()
         assert_recovered(server, "/essays/essay-2/", workers)
+
+
+# The bound under test (config/query_deadline.py): DB_QUERY_DEADLINE plus the reconnect's connect timeout.
+QUERY_DEADLINE = 3
+# The product answers within 5 s here (the issue asks at most 10 s of the defaults, which give 8 s); the rest of
+# the 10 s is the test's margin for a loaded machine, whose timers fire late but whose sockets do not hang.
+ANSWER_WITHIN = 10
+
+
+def test_a_page_on_a_kept_open_connection_to_a_frozen_database_is_a_503_within_the_deadline(
+    collected_static, tmp_path, postgres_proxy, redis_proxy, essays
+):
+    # One worker with one thread, its connection kept open: the frozen database's kernel still acknowledges, so
+    # no TCP limit fires; only the query deadline frees the thread, which the next requests prove.
+    env = server_env(
+        collected_static,
+        tmp_path,
+        postgres_proxy,
+        redis_proxy,
+        CONN_MAX_AGE="600",
+        GUNICORN_THREADS="1",
+        DB_QUERY_DEADLINE=str(QUERY_DEADLINE),
+    )
+    with folio(env, tmp_path) as server:
+        workers = server.worker_pids()
+        assert fetch(server, "/essays/essay-0/").status == 200  # opens the connection the freeze will strand
+        postgres_proxy.hang()
+        started = time.monotonic()
+        reply = fetch(server, "/essays/essay-1/", timeout=60)
+        waited = time.monotonic() - started
+        assert reply.status == 503
+        assert FRIENDLY in reply.text
+        assert QUERY_DEADLINE <= waited < ANSWER_WITHIN, f"answered after {waited:.1f} s"
+        assert "no answer within 3 s, connection closed (DB_QUERY_DEADLINE)" in server.log_text()
+        # The only thread is free again: it answers at once (no database) and, once the database is back, pages.
+        assert fetch(server, "/health/live", timeout=10).status == 200
+        postgres_proxy.forward()
+        assert fetch(server, "/essays/essay-2/").status == 200
+        assert server.worker_pids() == workers  # nothing was restarted to recover
 
 
 def test_database_refusing_gives_503s_then_the_same_process_recovers(

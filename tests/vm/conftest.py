@@ -6,6 +6,7 @@ Clients connect from 127.0.0.2, so "the client's address" and "the proxy's addre
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import socket
@@ -208,11 +209,17 @@ def nginx_conf(site) -> Path:
     return conf
 
 
-@pytest.fixture(scope="module")
-def stack(site, nginx_conf, tmp_path_factory) -> Iterator[Stack]:
-    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+@contextlib.contextmanager
+def running_stack(site: Site, nginx_conf: Path, log: Path, **env: str) -> Iterator[Stack]:
+    """Gunicorn with the site's environment (plus `env`) behind the rendered nginx; both stopped afterwards."""
     with (
-        running_gunicorn(env=site.env, log=log, port=site.gunicorn_port, host_header=DOMAIN) as gunicorn,
+        running_gunicorn(env={**site.env, **env}, log=log, port=site.gunicorn_port, host_header=DOMAIN) as gunicorn,
         running_nginx(nginx_conf, ports=[site.http_port, site.https_port]) as nginx,
     ):
         yield Stack(site=site, nginx=nginx, gunicorn=gunicorn)
+
+
+@pytest.fixture(scope="module")
+def stack(site, nginx_conf, tmp_path_factory) -> Iterator[Stack]:
+    with running_stack(site, nginx_conf, tmp_path_factory.mktemp("gunicorn") / "gunicorn.log") as stack:
+        yield stack

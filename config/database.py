@@ -18,6 +18,17 @@ from config.env import HINT, parse_database_url
 
 POOL_MODES = ("none", "native", "pgbouncer")
 POSTGRESQL = "django.db.backends.postgresql"
+# libpq's TCP limits for a dead link (a peer that no longer acknowledges: a cut cable, a vanished host), which no
+# query deadline of a non-web process sees. An idle kept connection is probed after 30 s and declared dead after
+# 3 unanswered probes 10 s apart (60 s); data sent and not acknowledged for 10 s fails the connection. A database
+# that acknowledges but stops answering is config/query_deadline.py's case. A URL's own ?keepalives_idle= wins.
+TCP_LIMITS = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,  # milliseconds
+}
 
 
 def database_entry(
@@ -39,8 +50,12 @@ def database_entry(
         modes = ", ".join(POOL_MODES)
         raise ImproperlyConfigured(f"DB_POOL={pool!r} is not a pooling mode: use one of {modes}; {HINT}.")
     entry = parse_database_url(name, url, conn_max_age=conn_max_age, conn_health_checks=True)
-    if connect_timeout is not None and entry["ENGINE"] == POSTGRESQL:
-        entry.setdefault("OPTIONS", {}).setdefault("connect_timeout", connect_timeout)
+    if entry["ENGINE"] == POSTGRESQL:
+        options = entry.setdefault("OPTIONS", {})
+        for option, value in TCP_LIMITS.items():
+            options.setdefault(option, value)
+        if connect_timeout is not None:
+            options.setdefault("connect_timeout", connect_timeout)
     if pool == "none":
         return entry
     if entry["ENGINE"] != POSTGRESQL:

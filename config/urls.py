@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 # A friendly 503 page when the database is unreachable, the 500 page otherwise (apps/core/http/errors.py).
+handler400 = "apps.core.http.errors.handler400"
 handler500 = "apps.core.http.errors.handler500"
 
 urlpatterns = [

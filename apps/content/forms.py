@@ -15,6 +15,9 @@ from .models import Essay
 COVER_FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
 # A small file can still decode to a huge bitmap (a "decompression bomb"); nobody needs a cover this large.
 COVER_MAX_PIXELS = 40_000_000
+# The name is replaced, so any name a file system can hold is fine; a longer one (up to the ~940 characters Django's
+# parser reads, apps/core/http/errors.py handler400 beyond) was made up, and is refused with its real length.
+COVER_NAME_MAX_CHARACTERS = 255
 
 
 class CoverField(forms.ImageField):
@@ -41,6 +44,14 @@ class EssayAdminForm(forms.ModelForm):
         # Only a new upload needs checking; an unchanged cover is a FieldFile already in storage.
         if not isinstance(cover, UploadedFile):
             return cover
+        # The length as sent (apps/content/uploads.py): Django has cut the name itself to 255 by now.
+        sent_length = getattr(cover, "sent_name_length", len(cover.name))
+        if sent_length > COVER_NAME_MAX_CHARACTERS:
+            raise forms.ValidationError(
+                "This file's name is %(length)s characters long; rename it to at most %(limit)s and upload it again.",
+                code="name_too_long",
+                params={"length": f"{sent_length:,}", "limit": f"{COVER_NAME_MAX_CHARACTERS:,}"},
+            )
         if cover.size > settings.COVER_MAX_BYTES:
             raise forms.ValidationError(
                 "This cover is %(size)s; the limit is %(limit)s. Export it smaller and upload it again.",

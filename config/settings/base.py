@@ -159,6 +159,8 @@ STORAGES = {
 }
 # Uploads stream to a temp file beyond 2.5 MB; nginx caps bodies at 20 MB, so Django caps them too.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+# Django's own two handlers, in Django's order, keeping the length of each name as sent (apps/content/uploads.py).
+FILE_UPLOAD_HANDLERS = ["apps.content.uploads.MemoryUploads", "apps.content.uploads.TemporaryFileUploads"]
 
 # CACHES
 # Local memory per process unless REDIS_URL is set (redis://, rediss:// for TLS). Short socket timeouts: a Redis

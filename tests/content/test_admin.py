@@ -72,6 +72,42 @@ def test_a_cover_with_a_long_file_name_is_stored_under_its_new_name(admin_client
     assert name.endswith(".jpg") and len(name) < 100 and default_storage.exists(name)
 
 
+def named(name: str, content: bytes) -> io.BytesIO:
+    """An upload that keeps its whole name: SimpleUploadedFile would cut it to 255 characters before sending."""
+    upload = io.BytesIO(content)
+    upload.name = name
+    return upload
+
+
+def test_a_cover_name_no_file_system_holds_is_a_form_error_with_its_real_length(admin_client, author, media_root):
+    response = add_essay(admin_client, author, cover=named("x" * 596 + ".jpg", image_bytes("JPEG")))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["cover"] == [
+        "This file's name is 600 characters long; rename it to at most 255 and upload it again."
+    ]
+    # The rest of the form is kept for the editor to send again.
+    assert response.context["adminform"].form["title"].value() == "With a cover"
+    assert not Essay.objects.exists()
+    assert stored_files(media_root) == []
+
+
+def test_a_cover_name_too_long_for_djangos_parser_is_a_400_that_says_why(admin_client, author, media_root):
+    response = add_essay(admin_client, author, cover=named("x" * 1200 + ".jpg", image_bytes("JPEG")))
+
+    assert response.status_code == 400
+    assert b"A file in the form has a name too long to read" in response.content
+    assert not Essay.objects.exists()
+    assert stored_files(media_root) == []
+
+
+def test_a_cover_named_at_the_file_system_limit_is_stored(admin_client, author, media_root):
+    response = add_essay(admin_client, author, cover=named("y" * 251 + ".png", image_bytes("PNG")))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert default_storage.exists(Essay.objects.get(slug="with-cover").cover.name)
+
+
 @pytest.mark.parametrize(
     ("name", "content"),
     [

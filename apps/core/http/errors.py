@@ -1,4 +1,5 @@
-"""The site's 500 handler: a friendly 503 when the database is unreachable, the usual 500 page otherwise.
+"""The site's 500 handler: a friendly 503 when the database is unreachable, the usual 500 page otherwise; and its
+400 handler, which says what to do when a form's upload could not even be read.
 
 Django calls handler500 while the exception is being handled, from whichever layer raised it (a view, the
 session middleware, a template), so one handler covers every page. "Unreachable" means Django's wrapped
@@ -12,9 +13,10 @@ import sys
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
-from django.views.defaults import server_error
+from django.views.defaults import bad_request, server_error
 
 RETRY_AFTER_SECONDS = 30
 
@@ -36,3 +38,13 @@ def handler500(request: HttpRequest) -> HttpResponse:
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
     return response
+
+
+@requires_csrf_token
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # Django's multipart parser reads each part's headers in at most 1,024 bytes: a file name longer than about
+    # 940 characters (no file system holds one over 255) makes the whole form unreadable, before any form field or
+    # upload handler sees it. The editor is told why; nothing was stored.
+    if isinstance(exception, MultiPartParserError):
+        return HttpResponse(loader.get_template("400_upload.html").render(), status=400)
+    return bad_request(request, exception)

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from typing import Any
-
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+from wsgiref.types import WSGIApplication
 
 
 class NoBodyForHead:
     """WSGI middleware: a HEAD's response is closed unread (Django's request_finished still runs) and sent empty."""
 
-    def __init__(self, app: WSGIApp) -> None:
+    def __init__(self, app: WSGIApplication) -> None:
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -18,6 +18,7 @@ import ipaddress
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
+from wsgiref.types import WSGIApplication
 
 # The headers a client could forge to pass for someone else, or for an https connection.
 FORWARDING_KEYS = (
@@ -31,7 +32,6 @@ FORWARDING_KEYS = (
     "HTTP_FORWARDED",
 )
 
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 # The proxy's address when nginx runs on the same machine. Not Gunicorn's own default ("127.0.0.1,::1"): the
 # rendered nginx site connects over IPv4 loopback, and nothing else on the machine should pass for it.
@@ -60,7 +60,7 @@ def valid_ip(value: str) -> str | None:
 class TrustedProxyHeaders:
     """WSGI middleware: forwarding headers count only when the TCP peer is the proxy (or a unix socket)."""
 
-    def __init__(self, app: WSGIApp, allow: str | Iterable[str]) -> None:
+    def __init__(self, app: WSGIApplication, allow: str | Iterable[str]) -> None:
         self.app = app
         self.allow_all, self.networks = parse_allow_list(allow)
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+from wsgiref.types import WSGIApplication
 
 # The most a request may carry: nginx's client_max_body_size in the rendered site (20 MB) refuses anything larger
 # before it reaches Gunicorn. Past this, the connection is simply closed.
 MAX_DRAIN_BYTES = 20 * 1024 * 1024
 CHUNK = 64 * 1024
-
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def _has_body(environ: dict[str, Any]) -> bool:
@@ -63,7 +62,7 @@ class DrainUnreadBody:
     """WSGI middleware: requests with a body get it drained after their answer; the rest pass untouched (a static
     file keeps its `wsgi.file_wrapper`, which Gunicorn sends with sendfile)."""
 
-    def __init__(self, app: WSGIApp) -> None:
+    def __init__(self, app: WSGIApplication) -> None:
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from typing import Any
+from wsgiref.types import WSGIApplication
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
@@ -35,13 +36,11 @@ from .entry import Pending, hit_headers, page_headers
 from .readers import page_variant
 from .store import CacheUnavailable, page_key, pages
 
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
 
 class PageCacheFront:
     """Wraps Django's WSGI handler: serves stored pages, and stores what the views hand off."""
 
-    def __init__(self, app: WSGIApp) -> None:
+    def __init__(self, app: WSGIApplication) -> None:
         self.app = app
         # Which paths are cached pages, remembered per URLconf, so a hit does not route and a test's own URLconf
         # never sees another's answers.

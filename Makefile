@@ -32,6 +32,20 @@ $(VERCEL_CLI)/node_modules/.installed: $(VERCEL_CLI)/package.json $(VERCEL_CLI)/
 
 vercel-cli: $(VERCEL_CLI)/node_modules/.installed
 
+# checkov for tests/kubernetes, in a virtualenv of its own: its large dependency tree would fight the dev lock's.
+# Pinned with hashes in requirements/checkov.txt (`make checkov-lock` recompiles it from checkov.in).
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt $(INSTALLED)
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(BIN)/uv pip install --quiet --python $(CHECKOV_VENV)/bin/python --require-hashes -r requirements/checkov.txt
+	touch $@
+
+.PHONY: kubernetes-tools checkov-lock
+kubernetes-tools: $(CHECKOV_VENV)/.installed
+
+checkov-lock: install
+	$(BIN)/uv pip compile requirements/checkov.in --universal --generate-hashes --quiet -o requirements/checkov.txt
+
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
@@ -39,7 +53,7 @@ run: install
 
 # Two passes: every tier but postgres on SQLite, then the postgres tier against TEST_DATABASE_URL. The first
 # pass drops TEST_DATABASE_URL: `make test TEST_DATABASE_URL=…` exports it, and test settings would pick it up.
-test: install vercel-cli
+test: install vercel-cli kubernetes-tools
 	env -u TEST_DATABASE_URL $(PYTEST) -m "not postgres" $(PYTEST_ARGS)
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PYTEST) -m postgres $(PYTEST_ARGS)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .kubernetes import WORKER_COMMAND, KubernetesSite, kubernetes_files
 from .nginx import NginxSite, nginx_files
 from .systemd import SystemdUnits, systemd_files
 from .templates import DEPLOY_DIR
@@ -33,8 +34,23 @@ EXAMPLE_UNITS = SystemdUnits(
     writable_paths=(Path("/srv/folio/media"),),
 )
 
+EXAMPLE_CLUSTER = KubernetesSite(
+    # A tag to read, a digest to pin: checkov (CKV_K8S_43) and a rollout both want the digest.
+    image="registry.example.org/folio:1.4.0@sha256:" + "5f0c" * 16,
+    domain="folio.example.org",
+    release="1.4.0",
+    probe_paths=("/health/live", "/health/ready"),
+    readiness_timeout_seconds=3,
+    graceful_timeout_seconds=30,
+    egress_ports=(443, 587, 5432, 6379),
+    worker_command=WORKER_COMMAND,
+)
+
 
 def example_files() -> dict[Path, str]:
     nginx = {DEPLOY_DIR / "nginx" / "example" / name: text for name, text in nginx_files(EXAMPLE_SITE).items()}
     units = {DEPLOY_DIR / "systemd" / "example" / name: text for name, text in systemd_files(EXAMPLE_UNITS).items()}
-    return {**nginx, **units}
+    cluster = {
+        DEPLOY_DIR / "kubernetes" / "example" / name: text for name, text in kubernetes_files(EXAMPLE_CLUSTER).items()
+    }
+    return {**nginx, **units, **cluster}

@@ -11,7 +11,7 @@ from typing import Any
 
 from config.env import BASE_DIR
 
-from .templates import RenderError, render
+from .templates import RenderError, check_host_name, render
 
 STATIC_MAX_AGE_DAYS = 30
 MEDIA_MAX_AGE_DAYS = 7
@@ -103,8 +103,7 @@ class NginxSite:
     http2_directive: bool = False
 
     def context(self) -> dict[str, Any]:
-        if not self.domain or "/" in self.domain or " " in self.domain:
-            raise RenderError(f"--domain {self.domain!r} is not a host name, e.g. folio.example.org")
+        check_host_name(self.domain)
         if not any(name == "Strict-Transport-Security" for name, _ in self.security_headers):
             raise RenderError("SECURE_HSTS_SECONDS is 0: an HTTPS-only site should send HSTS; set it first")
         live = Path("/etc/letsencrypt/live") / self.domain

@@ -5,6 +5,7 @@ Django's engine is used because nginx syntax never contains `{{` or `{%`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.template import Context, Engine
@@ -13,10 +14,17 @@ from config.env import BASE_DIR
 
 DEPLOY_DIR = BASE_DIR / "deploy"
 MISSING = "@@UNSET-VARIABLE@@"
+# A DNS name of at least two labels (RFC 1123): what a certificate, server_name or route host can be.
+HOST_NAME = re.compile(r"(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?", re.I)
 
 
 class RenderError(ValueError):
     """A value the templates need is missing or unusable; the message says which."""
+
+
+def check_host_name(domain: str, option: str = "--domain") -> None:
+    if not HOST_NAME.fullmatch(domain or ""):
+        raise RenderError(f"{option} {domain!r} is not a host name, e.g. folio.example.org")
 
 
 def engine(kind: str) -> Engine:

@@ -1,7 +1,8 @@
-"""`manage.py render_deploy nginx|systemd|examples`: the VM's deployment files, from the settings in force.
+"""`manage.py render_deploy nginx|systemd|kubernetes|examples`: deployment files, from the settings in force.
 
-Run it on the server with the production environment loaded, so STATIC_ROOT, MEDIA_ROOT, ADMIN_URL, the body
-limit and the security headers are the ones the site really uses.
+Run it with the production environment loaded (on the server for a VM; with the cluster's ConfigMap values for
+Kubernetes), so STATIC_ROOT, MEDIA_ROOT, ADMIN_URL, the body limit, the security headers, the probes' deadline and
+the ports the pods reach are the ones the site really uses.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.core.deploy import examples, nginx, systemd
+from apps.core.deploy import examples, kubernetes, nginx, systemd
 from apps.core.deploy.templates import RenderError
 
 
@@ -54,6 +55,17 @@ class Command(BaseCommand):
         systemd_parser.add_argument("--group", default="folio")
         systemd_parser.add_argument("--output-dir", type=Path, help="write the units here instead of printing them")
 
+        kubernetes_parser = targets.add_parser(
+            "kubernetes", help="web and worker Deployments, Service, migration Job, PDB, HPA, NetworkPolicy, routes"
+        )
+        kubernetes_parser.add_argument("--image", default="", help="the image to run, e.g. registry/folio:1.4.0")
+        kubernetes_parser.add_argument("--domain", help="the site's host name (default: the first ALLOWED_HOSTS)")
+        kubernetes_parser.add_argument(
+            "--gateway-class", default="default", help="the Gateway's gatewayClassName (your implementation's)"
+        )
+        kubernetes_parser.add_argument("--namespace", default="folio", help="the namespace of every object")
+        kubernetes_parser.add_argument("--output-dir", type=Path, help="write the files here instead of printing")
+
         targets.add_parser("examples", help="re-render the committed deploy/*/example/ files")
 
     def handle(self, *args, target: str, **options) -> None:
@@ -63,6 +75,17 @@ class Command(BaseCommand):
                 return
             if target == "nginx":
                 files = nginx.nginx_files(self.nginx_site(options))
+            elif target == "kubernetes":
+                files = kubernetes.kubernetes_files(
+                    kubernetes.kubernetes_site_from_settings(
+                        settings,
+                        image=options["image"],
+                        domain=options["domain"],
+                        worker_command=kubernetes.WORKER_COMMAND,
+                        gateway_class=options["gateway_class"],
+                        namespace=options["namespace"],
+                    )
+                )
             else:
                 files = systemd.systemd_files(
                     systemd.SystemdUnits(

@@ -6,6 +6,7 @@ stops start-up with one sentence that names the variable and points at `.env.exa
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,18 @@ class FolioEnv(environ.Env):
         if not 0 <= value < float("inf"):
             raise ImproperlyConfigured(f"{var}={value!r} is not a number of seconds: use 0 or more; {HINT}.")
         return value
+
+    def networks(self, var, default=environ.Env.NOTSET):
+        """Addresses or networks, comma-separated, parsed once here: a typo stops start-up, not every request."""
+        networks = []
+        for item in self.list(var, default=default):
+            try:
+                networks.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError:
+                raise ImproperlyConfigured(
+                    f"{var} holds {item!r}, which is not an IP address or network (e.g. 10.0.0.0/8); {HINT}."
+                ) from None
+        return tuple(networks)
 
 
 env = FolioEnv()

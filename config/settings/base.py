@@ -277,7 +277,7 @@ HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.5)
 # /health/ready is public (through nginx's `location /`, on Vercel): anyone gets its status, only these see each
 # check's result and duration. Addresses or networks, judged on the client address after config/proxy.py (a forged
 # X-Forwarded-For counts for nothing); or a request carrying `Authorization: Bearer <HEALTH_DETAIL_TOKEN>`.
-HEALTH_DETAIL_FROM = env.list("HEALTH_DETAIL_FROM", default=["127.0.0.1", "::1"])
+HEALTH_DETAIL_FROM = env.networks("HEALTH_DETAIL_FROM", default=["127.0.0.1", "::1"])
 HEALTH_DETAIL_TOKEN = env.str("HEALTH_DETAIL_TOKEN", default="")
 
 # SECURITY

@@ -59,6 +59,12 @@ def test_a_query_deadline_that_is_not_a_number_of_seconds_is_an_error(value, sai
     assert_stops_with(manage("check", env=clean_env(DB_QUERY_DEADLINE=value)), "DB_QUERY_DEADLINE", said)
 
 
+@pytest.mark.parametrize("value", ["10.0.0.0/8,office", "127.0.0.1/40"])
+def test_a_health_detail_allow_list_that_is_not_addresses_is_an_error(value):
+    result = manage("check", env=clean_env(HEALTH_DETAIL_FROM=value))
+    assert_stops_with(result, "HEALTH_DETAIL_FROM", "not an IP address or network")
+
+
 def test_build_switch_serves_collectstatic_only(tmp_path):
     env = clean_env(DJANGO_SETTINGS_MODULE="config.settings.production", DJANGO_BUILD="1")
     assert_stops_with(manage("migrate", env=env), "DJANGO_BUILD", "collectstatic")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 import time
@@ -55,7 +56,7 @@ def test_the_public_gets_readiness_status_only(client, accept):
 
 
 def test_a_configured_address_or_token_sees_the_detail(client, settings):
-    settings.HEALTH_DETAIL_FROM = ["10.0.0.0/8"]
+    settings.HEALTH_DETAIL_FROM = (ipaddress.ip_network("10.0.0.0/8"),)
     settings.HEALTH_DETAIL_TOKEN = "t" * 32
     assert "checks" in client.get("/health/ready", REMOTE_ADDR="10.1.2.3").json()
     assert "checks" not in client.get("/health/ready", REMOTE_ADDR="203.0.113.9").json()

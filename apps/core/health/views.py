@@ -39,7 +39,7 @@ def may_see_detail(request: HttpRequest) -> bool:
         client = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
         return False
-    return any(client in ipaddress.ip_network(allowed, strict=False) for allowed in settings.HEALTH_DETAIL_FROM)
+    return any(client in network for network in settings.HEALTH_DETAIL_FROM)
 
 
 def wants_health_json(request: HttpRequest) -> bool:

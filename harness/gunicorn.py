@@ -20,7 +20,7 @@ from pathlib import Path
 
 from harness.availability import unavailable
 from harness.ports import free_port, port_open
-from harness.processes import stop_process_group, wait_until_ready
+from harness.processes import lines_logged, stop_process_group, wait_until_ready
 from harness.project import ROOT
 
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
@@ -49,12 +49,9 @@ class Gunicorn:
 
     def wait_for_log(self, marker: str, *, within: float = 30.0) -> str:
         """The log once `marker` is in it: Gunicorn writes a request's access line after the response."""
-        deadline = time.monotonic() + within
-        while marker not in (text := self.log_text()):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{marker!r} not logged within {within:.0f} s:\n{text}")
-            time.sleep(0.1)
-        return text
+        if not lines_logged(self.log_text, marker, within=within):
+            raise AssertionError(f"{marker!r} not logged within {within:.0f} s:\n{self.log_text()}")
+        return self.log_text()
 
     def wait_for_workers(self, count: int, *, timeout: float = 30.0, exclude: set[int] | frozenset = frozenset()):
         """Until `count` workers run and none of them is in `exclude` (e.g. the ones before a reload)."""

@@ -140,3 +140,15 @@ def read_log(path: Path, tail: int = 4000) -> Callable[[], str]:
             return ""
 
     return read
+
+
+def lines_logged(read: Callable[[], str], marker: str, *, expected: int = 1, within: float = 30.0) -> list[str]:
+    """The lines of a log holding `marker`, once `expected` of them are there or `within` seconds have passed.
+    Servers (Gunicorn, nginx) write a request's access line after its response has gone out, so a fast client can
+    read the log before the line is there; `within` is the bound for a loaded machine, not a product limit."""
+    deadline = time.monotonic() + within
+    while True:
+        lines = [line for line in read().splitlines() if marker in line]
+        if len(lines) >= expected or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)

@@ -8,11 +8,11 @@ import re
 import secrets
 import socket
 import ssl
-import time
 
 import pytest
 
 from apps.core.deploy.nginx import LOGIN_RETRY_AFTER
+from harness.processes import lines_logged, read_log
 from tests.vm.conftest import ADMIN_URL, CLIENT, DOMAIN
 
 pytestmark = pytest.mark.services
@@ -28,20 +28,12 @@ def probe() -> str:
 
 
 def access_lines(stack, marker: str, *, expected: int = 1, wait: float = 30.0, server: str = "gunicorn") -> list[str]:
-    """Gunicorn's (or nginx's) access lines for `marker`, waiting (bounded) until `expected` of them are there: both
-    write their access line after the response has gone out, so a fast client can read the log before the line is,
-    and two requests' lines can land in either order and at different times. The wait is a bound for a loaded
-    machine, not a product limit."""
-    deadline = time.monotonic() + wait
-    while True:
-        if server == "nginx":
-            text = (stack.nginx.conf.parent / "logs" / "folio.access.log").read_text()
-        else:
-            text = stack.gunicorn.log_text()
-        lines = [line for line in text.splitlines() if marker in line]
-        if len(lines) >= expected or time.monotonic() > deadline:
-            return lines
-        time.sleep(0.05)
+    """Gunicorn's (or nginx's) access lines for `marker`, once `expected` of them are there (bounded): two
+    requests' lines can land in either order and at different times."""
+    if server == "nginx":
+        return lines_logged(read_log(stack.nginx.conf.parent / "logs" / "folio.access.log", tail=10**9), marker,
+                            expected=expected, within=wait)  # fmt: skip
+    return lines_logged(stack.gunicorn.log_text, marker, expected=expected, within=wait)
 
 
 def test_plain_http_is_redirected_permanently_to_https(stack):

@@ -24,8 +24,9 @@ LONGEST_CHECK_INTERVAL = 60.0
 
 def check_interval(jobs: tuple[Job, ...]) -> float:
     """Seconds between two looks at the schedule."""
-    shortest = min((job.every.total_seconds() for job in jobs), default=LONGEST_CHECK_INTERVAL)
-    return min(LONGEST_CHECK_INTERVAL, shortest / CHECKS_PER_PERIOD)
+    if not jobs:
+        return LONGEST_CHECK_INTERVAL  # still looked at: recovering a dead worker's tasks needs no schedule
+    return min(LONGEST_CHECK_INTERVAL, min(job.every.total_seconds() for job in jobs) / CHECKS_PER_PERIOD)
 
 
 class ScheduleKeeper(threading.Thread):

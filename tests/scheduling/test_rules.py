@@ -3,10 +3,13 @@ prune job deletes, and what a wrong SCHEDULED_JOBS says."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -18,6 +21,7 @@ from apps.core.scheduling.leases import WorkerLost
 from apps.core.scheduling.schedule import Job, scheduled_jobs
 from apps.core.scheduling.tasks import prune_task_results
 from tests.scheduling import jobs
+from tests.scheduling.conftest import wait_for
 
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 HOUR = timedelta(hours=1)
@@ -165,3 +169,57 @@ def test_the_worker_looks_at_the_schedule_ten_times_per_shortest_period_and_at_l
     assert keeper.check_interval((Job("a", jobs.noop, timedelta(seconds=3)), *HOURLY)) == pytest.approx(0.3)
     assert keeper.check_interval(HOURLY) == 60.0
     assert keeper.check_interval(()) == 60.0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_caller_in_the_next_slot_waits_for_one_still_deciding_and_then_enqueues_nothing(queue):
+    # Two workers at a slot boundary: A, in the last second of a slot, has enqueued its run but not committed; B,
+    # already in the next slot, would see no unfinished run (not committed yet) and enqueue a second, overlapping
+    # one, unless it waits for A's lock first.
+    a_decided, release = threading.Event(), threading.Event()
+    answers: dict[str, list[str]] = {}
+
+    def caller(name: str, now: datetime, hold: bool) -> None:
+        try:
+            with transaction.atomic():
+                answers[name] = scheduled_jobs_enqueue_due(now=now, jobs=HOURLY)
+                if hold:
+                    a_decided.set()
+                    release.wait(timeout=60)
+        finally:
+            connection.close()
+
+    def b_waits_for_a_lock() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            return cursor.fetchone()[0] == 1
+
+    a = threading.Thread(target=caller, args=("a", SLOT_START + HOUR - timedelta(seconds=1), True))
+    b = threading.Thread(target=caller, args=("b", SLOT_START + HOUR, False))
+    a.start()
+    try:
+        assert a_decided.wait(timeout=60)
+        b.start()
+        # Bounded: a blocked backend shows in pg_stat_activity within milliseconds, seconds on a loaded machine.
+        wait_for(b_waits_for_a_lock, timeout=30, what="the second caller waiting for the first one's lock")
+    finally:
+        release.set()  # never leave A holding its transaction open, whatever failed above
+        a.join(timeout=60)
+        if b.ident is not None:
+            b.join(timeout=60)
+    assert answers == {"a": ["linger"], "b": []}
+    assert ScheduledRun.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_django_tasks_db_claims_a_task_with_for_update_skip_locked(queue):
+    # What lets two workers poll one queue without running a task twice; checked here so a django-tasks-db
+    # upgrade that changed it would show.
+    jobs.noop.enqueue()
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        DBTaskResult.objects.ready().get_locked()
+    assert "FOR UPDATE SKIP LOCKED" in queries.captured_queries[-1]["sql"]

@@ -83,13 +83,16 @@ class Cluster:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     @contextlib.contextmanager
-    def scratch_database(self, name: str = "", *, prefix: str = "folio_scratch") -> Iterator[str]:
-        """A fresh, empty database for the block, dropped afterwards whatever happened to it; its URL is yielded.
-        Without `name`, `prefix` plus a random suffix; a given name is dropped first if a killed run left it."""
+    def scratch_database(
+        self, name: str = "", *, prefix: str = "folio_scratch", template: str | None = None
+    ) -> Iterator[str]:
+        """A fresh database for the block (empty, or a copy of `template`: migrated once, copied per test), dropped
+        afterwards whatever happened to it; its URL is yielded. Without `name`, `prefix` plus a random suffix; a
+        given name is dropped first if a killed run left it."""
         if name:
             self.drop_database(name)
         name = name or f"{prefix}_{secrets.token_hex(4)}"
-        url = self.create_database(name)
+        url = self.create_database(name, template=template)
         try:
             yield url
         finally:

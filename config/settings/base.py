@@ -215,8 +215,32 @@ SERVER_EMAIL = env.str("SERVER_EMAIL", default="folio@localhost")
 DEFAULT_FROM_EMAIL = SERVER_EMAIL
 
 # TASKS
-# Requests enqueue into the database; `manage.py db_worker` (VM, Docker) or the cron endpoint (Vercel) drains it.
+# Requests enqueue into the database; `manage.py worker` (VM, Docker) or the cron endpoint (Vercel) drains it.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Seconds a task may stay RUNNING before its worker is presumed dead (SIGKILL, OOM, a cron function past its
+# maxDuration): django-tasks-db itself leaves such a row RUNNING for ever. Then a scheduled job's row is queued
+# again, any other task's is marked failed (apps/core/scheduling/leases.py). Keep it above the longest task's run
+# time, or a slow job is run a second time beside itself; 0 turns recovery off.
+TASKS_LEASE = env.seconds("TASKS_LEASE", default=3600.0)
+# Finished task results (and the schedule's slot rows) older than this many days are deleted by the
+# `prune_task_results` job; django-tasks-db keeps every row for ever otherwise.
+TASK_RESULT_RETENTION_DAYS = env.int("TASK_RESULT_RETENTION_DAYS", default=7)
+if TASK_RESULT_RETENTION_DAYS < 1:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"TASK_RESULT_RETENTION_DAYS={TASK_RESULT_RETENTION_DAYS} is not a number of days: use 1 or more; "
+        "see .env.example."
+    )
+
+# SCHEDULE
+# Jobs enqueued at most once per period (`every`, seconds) by the worker and the cron endpoint alike
+# (apps/core/scheduling/): configuration, like Celery's beat_schedule, so a site may change a period without code.
+# Every job must be idempotent: a run its worker died in is run again (TASKS_LEASE).
+SCHEDULED_JOBS = {
+    "clearsessions": {"task": "apps.core.scheduling.tasks.clear_expired_sessions", "every": 24 * 3600},
+    "prune_task_results": {"task": "apps.core.scheduling.tasks.prune_task_results", "every": 24 * 3600},
+}
 
 # CRON
 # Vercel's cron sends `Authorization: Bearer $CRON_SECRET`; unset, the cron endpoint refuses to run.

@@ -65,6 +65,19 @@ def test_a_health_detail_allow_list_that_is_not_addresses_is_an_error(value):
     assert_stops_with(result, "HEALTH_DETAIL_FROM", "not an IP address or network")
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("TASKS_LEASE", "an hour", "is not a number"),
+        ("TASKS_LEASE", "-60", "use 0 or more"),
+        ("TASK_RESULT_RETENTION_DAYS", "a week", "is not a whole number"),
+        ("TASK_RESULT_RETENTION_DAYS", "0", "use 1 or more"),
+    ],
+)
+def test_a_task_lease_or_retention_that_is_not_a_duration_is_an_error(variable, value, said):
+    assert_stops_with(manage("check", env=clean_env(**{variable: value})), variable, said)
+
+
 def test_build_switch_serves_collectstatic_only(tmp_path):
     env = clean_env(DJANGO_SETTINGS_MODULE="config.settings.production", DJANGO_BUILD="1")
     assert_stops_with(manage("migrate", env=env), "DJANGO_BUILD", "collectstatic")

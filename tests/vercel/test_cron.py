@@ -15,10 +15,11 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from apps.core.models import ScheduledRun
-from apps.core.scheduling import drain
-from apps.core.scheduling.schedule import SCHEDULE
+from apps.core.scheduling import due
+from apps.core.scheduling.schedule import scheduled_jobs
 from tests.vercel import tasks
 
+SCHEDULED = ["clearsessions", "prune_task_results"]  # settings.SCHEDULED_JOBS, in order
 SECRET = "cron-secret-" + "h7Kd9Qw2Lm5Zx8Vb" * 2
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
@@ -63,7 +64,7 @@ def test_cron_refuses_to_run_when_cron_secret_is_unset(client, cron_settings, ca
 
 
 @pytest.mark.django_db
-def test_cron_with_the_right_token_runs_due_tasks_and_clearsessions_once(client, cron_settings):
+def test_cron_with_the_right_token_runs_due_tasks_and_each_scheduled_job_once(client, cron_settings):
     expired = SessionStore()
     expired.set_expiry(timezone.now() - timedelta(days=1))
     expired.save()
@@ -73,10 +74,10 @@ def test_cron_with_the_right_token_runs_due_tasks_and_clearsessions_once(client,
 
     first = call(client, f"Bearer {SECRET}")
     assert first.status_code == 200
-    assert first.json() == {"enqueued": ["clearsessions"], "ran": 4, "failed": 1, "more": False}
+    assert first.json() == {"enqueued": SCHEDULED, "ran": 5, "failed": 1, "more": False}
     assert tasks.runs == {"a": 1, "b": 1}
     assert not Session.objects.filter(session_key=expired.session_key).exists()
-    assert DBTaskResult.objects.successful().count() == 3
+    assert DBTaskResult.objects.successful().count() == 4
 
     second = call(client, f"Bearer {SECRET}")
     assert second.json() == {"enqueued": [], "ran": 0, "failed": 0, "more": False}
@@ -122,9 +123,9 @@ def test_two_concurrent_cron_calls_never_run_the_same_task_twice(cron_settings):
 
     assert len(answers) == 3
     assert tasks.runs == dict.fromkeys(labels, 1)
-    assert sum(answer["ran"] for answer in answers) == len(labels) + 1  # + clearsessions
-    assert sorted(name for answer in answers for name in answer["enqueued"]) == ["clearsessions"]
-    assert ScheduledRun.objects.count() == 1
+    assert sum(answer["ran"] for answer in answers) == len(labels) + len(SCHEDULED)
+    assert sorted(name for answer in answers for name in answer["enqueued"]) == SCHEDULED
+    assert ScheduledRun.objects.count() == len(SCHEDULED)
 
 
 @pytest.mark.django_db
@@ -133,12 +134,12 @@ def test_two_calls_in_one_slot_run_each_scheduled_job_once_and_the_next_slot_run
 ):
     # Vercel may deliver a schedule twice, and a `crons` entry left next to `schedules` calls the route twice per
     # slot: either way the daily job must run once. The clock is moved to the first and last second of one slot.
-    job = next(job for job in SCHEDULE if job.name == "clearsessions")
+    job = next(job for job in scheduled_jobs() if job.name == "clearsessions")
     slot_start = timezone.make_aware(datetime(2026, 3, 1, 0, 0, 0), UTC)
     assert job.slot(slot_start) != job.slot(slot_start - timedelta(seconds=1)), "slot_start must open a slot"
 
     def cron_call_at(moment: datetime) -> dict:
-        monkeypatch.setattr(drain, "timezone", SimpleNamespace(now=lambda: moment))
+        monkeypatch.setattr(due, "timezone", SimpleNamespace(now=lambda: moment))
         return call(client, f"Bearer {SECRET}").json()
 
     def clearsessions_runs() -> int:
@@ -146,11 +147,11 @@ def test_two_calls_in_one_slot_run_each_scheduled_job_once_and_the_next_slot_run
 
     first = cron_call_at(slot_start + timedelta(seconds=1))
     second = cron_call_at(slot_start + job.every - timedelta(seconds=1))
-    assert first["enqueued"] == ["clearsessions"]
+    assert first["enqueued"] == SCHEDULED
     assert second["enqueued"] == []
     assert clearsessions_runs() == 1
     assert ScheduledRun.objects.filter(job="clearsessions").count() == 1
 
     next_slot = cron_call_at(slot_start + job.every)
-    assert next_slot["enqueued"] == ["clearsessions"]
+    assert next_slot["enqueued"] == SCHEDULED
     assert clearsessions_runs() == 2

@@ -198,7 +198,7 @@ def test_rendered_units_pass_systemd_analyze_verify(tmp_path):
     assert checked.returncode == 0 and not checked.stderr.strip(), checked.stderr
     web, worker = (unit.read_text() for unit in units)
     assert f"ExecStart={ROOT / '.venv'}/bin/gunicorn -c gunicorn.conf.py config.wsgi" in web
-    assert "manage.py db_worker" in worker
+    assert f"ExecStart={ROOT / '.venv'}/bin/python manage.py worker" in worker  # the queue and the schedule
     for unit in (web, worker):
         for line in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", f"EnvironmentFile={env_file}"):
             assert line in unit

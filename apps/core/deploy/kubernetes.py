@@ -34,7 +34,7 @@ GRACE_MARGIN_SECONDS = 5
 WEB_REPLICAS, WEB_MAX_REPLICAS = 2, 6
 CONFIG_MAP, SECRET = "folio-config", "folio-secrets"
 # The task worker, as the systemd unit runs it (a test holds the two together).
-WORKER_COMMAND = ("python", "manage.py", "db_worker")
+WORKER_COMMAND = ("python", "manage.py", "worker")
 TLS_SECRET = "folio-tls"  # noqa: S105 - the name of the Secret holding the certificate, not a secret
 
 # Variables whose value is a credential, or a URL that may carry one: always a Secret key.

@@ -14,7 +14,8 @@ from django.utils.crypto import constant_time_compare, get_random_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from .drain import scheduled_jobs_enqueue_due, task_queue_drain
+from .drain import task_queue_drain
+from .due import scheduled_jobs_enqueue_due
 
 logger = logging.getLogger(__name__)
 

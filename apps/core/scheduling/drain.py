@@ -1,21 +1,15 @@
-"""Writes behind the cron endpoint: enqueue due scheduled jobs, then drain the task queue within a budget."""
+"""Draining the task queue within a budget: the cron endpoint's worker, which lives only as long as one request."""
 
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction
-
-from ..models import ScheduledRun
-from .schedule import SCHEDULE, Job
 
 logger = logging.getLogger(__name__)
 
@@ -27,22 +21,6 @@ class DrainReport:
     ran: list[str] = field(default_factory=list)  # task result ids, in the order this call ran them
     failed: int = 0
     more: bool = False  # ready tasks were left for the next call because the budget ran out
-
-
-def scheduled_jobs_enqueue_due(*, now: datetime | None = None, schedule: tuple[Job, ...] = SCHEDULE) -> list[str]:
-    """Enqueue every job whose current slot has no run yet; the names of those enqueued by this call."""
-    now = now or timezone.now()
-    enqueued = []
-    for job in schedule:
-        try:
-            # The row and the task commit together: a second caller blocks on the unique slot, then skips it.
-            with transaction.atomic():
-                ScheduledRun.objects.create(job=job.name, slot=job.slot(now))
-                job.task.enqueue()
-        except IntegrityError:
-            continue
-        enqueued.append(job.name)
-    return enqueued
 
 
 def task_queue_drain(*, budget: float, worker_id: str) -> DrainReport:

@@ -216,6 +216,8 @@ ADMINS = admins("ADMINS", env.str("ADMINS", default=""))
 SERVER_EMAIL = env.str("SERVER_EMAIL", default="folio@localhost")
 DEFAULT_FROM_EMAIL = SERVER_EMAIL
 EMAIL_SUBJECT_PREFIX = "[Folio] "
+# Error mails show the request's cookies by name only: Django's own filter would send the session cookie in clear.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "apps.core.http.error_mail.ErrorReportFilter"
 # At most this many mails per error (the same exception type raised at the same line) in the hour after its first
 # mail (ERROR_MAIL_WINDOW, seconds); the rest are only logged. Counted in the cache (apps/core/http/error_mail.py):
 # with REDIS_URL every worker and machine sharing that Redis and CACHE_KEY_PREFIX shares one count, so N workers

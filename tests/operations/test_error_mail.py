@@ -36,6 +36,7 @@ pytestmark = pytest.mark.services
 # Referenced by base.html (every reader's page) and not by error_base.html (the 500 page).
 MISSING = "img/favicon.svg"
 ADMIN = "ops@example.org"
+SESSION = "s3ss10n" + secrets.token_hex(12)
 REDIS = ("127.0.0.1", 6379)
 # A database of its own on the shared Redis; this file's keys are deleted afterwards, never FLUSHDB.
 REDIS_DB = 12
@@ -156,7 +157,8 @@ def test_an_unhandled_error_mails_the_admins_once_with_the_request_id(
     env = mailing_env(stale_static, site_dir, sqlite_url, f"smtp://127.0.0.1:{port}")
     with folio(env, tmp_path) as server:
         wait_until_ready(server)
-        reply = fetch(server, "/")
+        # A reader who is logged in: the session cookie must not travel in the mail.
+        reply = fetch(server, "/", headers={"Cookie": f"sessionid={SESSION}; theme=dark"})
 
     assert reply.status == 500, reply.text
     assert "Something went wrong on our side" in reply.text
@@ -171,12 +173,15 @@ def test_an_unhandled_error_mails_the_admins_once_with_the_request_id(
     assert f"request id {request_id}" in mail.subject
     assert f"request id {request_id}" in mail.body
     assert f"Missing staticfiles manifest entry for '{MISSING}'" in mail.body
+    assert SESSION not in mail.body and "dark" not in mail.body
+    assert "sessionid = '********************'" in mail.body
 
 
 def test_a_hanging_mail_server_delays_the_500_by_the_email_timeout_only(stale_static, site_dir, sqlite_url, tmp_path):
     timeout = 1.0
-    # A 500 here takes well under a second; 10 s more covers a worker thread starved on a loaded 2-core machine and
-    # stays far below the 60 s GUNICORN_TIMEOUT (folio_env) at which a wait without EMAIL_TIMEOUT would end.
+    # A 500 here takes well under a second; 10 s more covers a worker thread starved on a loaded 2-core machine.
+    # Without EMAIL_TIMEOUT the wait has no end at all (a gthread worker keeps its heartbeat while one thread hangs,
+    # so Gunicorn's timeout never fires): the client's 120 s timeout then fails the test.
     margin = 10.0
     silent = SilentSmtp()
     try:

@@ -24,7 +24,9 @@ import time
 from copy import copy
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.utils.log import AdminEmailHandler
+from django.views.debug import SafeExceptionReporterFilter
 
 from apps.core.http.request_id import current_request_id
 
@@ -107,3 +109,12 @@ class ErrorMailHandler(AdminEmailHandler):
         ):
             return
         super().emit(with_request_id(record))
+
+
+class ErrorReportFilter(SafeExceptionReporterFilter):
+    """Django's filter of error reports (settings.DEFAULT_EXCEPTION_REPORTER_FILTER), hiding every cookie's value:
+    Django hides only names that look secret, so the mail would carry `sessionid` in clear, a login for whoever
+    reads the admins' mailbox (or the SMTP traffic, without TLS)."""
+
+    def get_safe_cookies(self, request: HttpRequest) -> dict[str, str]:
+        return {name: self.cleansed_substitute for name in getattr(request, "COOKIES", {})}

@@ -232,6 +232,8 @@ ERRORS = 100
         ("redis", 1, LIMIT),
         # Each worker counts alone: one of them served at least half the errors, so it sent its LIMIT.
         ("per-process", LIMIT, LIMIT * WORKERS),
+        # REDIS_URL set but nobody answers: each worker counts alone again, neither unthrottled nor silenced.
+        ("redis-down", LIMIT, LIMIT * WORKERS),
     ],
 )
 def test_a_hundred_identical_errors_send_a_handful_of_mails(
@@ -239,7 +241,11 @@ def test_a_hundred_identical_errors_send_a_handful_of_mails(
 ):
     inbox, port = smtp
     with contextlib.ExitStack() as stack:
-        cache = stack.enter_context(own_redis_prefix()) if counted == "redis" else {}
+        cache = {
+            "redis": lambda: stack.enter_context(own_redis_prefix()),
+            "per-process": dict,
+            "redis-down": lambda: {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"},
+        }[counted]()
         env = mailing_env(
             stale_static,
             site_dir,

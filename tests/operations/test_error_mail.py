@@ -291,3 +291,28 @@ def test_a_bad_host_a_hostile_header_and_other_4xx_send_no_mail(smtp, stale_stat
     assert error.status == 500
     (mail,) = inbox.wait_for(1)
     assert error.headers["X-Request-ID"] in mail.subject
+
+
+def test_a_database_outage_is_mailed_and_a_failing_readiness_probe_is_not(smtp, collected_static, tmp_path):
+    inbox, port = smtp
+    env = folio_env(
+        collected_static,
+        tmp_path,
+        # Nobody listens there: every page is handler500's 503, and so is /health/ready, on purpose.
+        DATABASE_URL=f"postgres://folio@127.0.0.1:{free_port()}/folio",
+        ADMINS=ADMIN,
+        EMAIL_URL=f"smtp://127.0.0.1:{port}",
+    )
+    with folio(env, tmp_path) as server:
+        probes = [fetch(server, "/health/ready") for _ in range(3)]
+        # Logged at ERROR like any 5xx, but no exception: the probe answered what it should.
+        received_after_the_probes = inbox.received()
+        page = fetch(server, "/essays/any/")
+
+    assert [probe.status for probe in probes] == [503] * 3
+    assert received_after_the_probes == []
+    assert page.status == 503
+    (mail,) = inbox.wait_for(1)
+    assert "Service Unavailable: /essays/any/" in mail.subject
+    assert f"request id {page.headers['X-Request-ID']}" in mail.subject
+    assert "OperationalError" in mail.body

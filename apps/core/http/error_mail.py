@@ -1,7 +1,9 @@
 """Error mail to ADMINS: Django's AdminEmailHandler with the request id in the subject, and a limit per error.
 
-settings.LOGGING puts `ErrorMailHandler` on `django.request` at ERROR, so only unhandled errors (5xx) are mailed;
-a 4xx is a WARNING there, and a bad Host goes to `django.security.DisallowedHost`, which has no mail handler.
+settings.LOGGING puts `ErrorMailHandler` on `django.request` at ERROR, and it mails only records that carry an
+exception: unhandled errors (the 500 page, or handler500's 503 for a database outage). A 5xx a view answers on
+purpose (/health/ready's 503, polled every few seconds by load balancers) is logged, not mailed; a 4xx is a
+WARNING there, and a bad Host goes to `django.security.DisallowedHost`, which has no mail handler.
 
 The mail is sent in the failing request's own thread, before its 500 answers. A queue or a thread of our own
 would free the response sooner, but the mail would die with a worker Gunicorn recycles and never leave a Vercel
@@ -33,18 +35,13 @@ from apps.core.http.request_id import current_request_id
 KEY_PREFIX = "error-mail"
 
 
-def error_signature(record: logging.LogRecord) -> str:
-    """What makes two records the same error: the exception's type and where it was raised; without an exception
-    (a view that returned a 5xx), the logger, the message's template and the status."""
-    exc = record.exc_info[1] if record.exc_info else None
-    if exc is not None:
-        innermost = exc.__traceback__
-        while innermost is not None and innermost.tb_next is not None:
-            innermost = innermost.tb_next
-        where = f"{innermost.tb_frame.f_code.co_filename}:{innermost.tb_lineno}" if innermost else "-"
-        parts = [type(exc).__module__, type(exc).__qualname__, where]
-    else:
-        parts = [record.name, str(record.msg), str(getattr(record, "status_code", ""))]
+def error_signature(exc: BaseException) -> str:
+    """What makes two errors the same: the exception's type and the line that raised it (the innermost frame)."""
+    innermost = exc.__traceback__
+    while innermost is not None and innermost.tb_next is not None:
+        innermost = innermost.tb_next
+    where = f"{innermost.tb_frame.f_code.co_filename}:{innermost.tb_lineno}" if innermost else "-"
+    parts = [type(exc).__module__, type(exc).__qualname__, where]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
@@ -102,10 +99,11 @@ class ErrorMailHandler(AdminEmailHandler):
         self.throttle = MailThrottle()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if not settings.ADMINS:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not settings.ADMINS or exc is None:
             return
         if not self.throttle.allows(
-            error_signature(record), limit=settings.ERROR_MAIL_LIMIT, window=settings.ERROR_MAIL_WINDOW
+            error_signature(exc), limit=settings.ERROR_MAIL_LIMIT, window=settings.ERROR_MAIL_WINDOW
         ):
             return
         super().emit(with_request_id(record))

@@ -32,7 +32,8 @@ from django.views.debug import SafeExceptionReporterFilter
 
 from apps.core.http.request_id import current_request_id
 
-KEY_PREFIX = "error-mail"
+# The count of an error in the cache (under CACHE_KEY_PREFIX, like every cache key).
+COUNT_KEY = "error-mail"
 
 
 def error_signature(exc: BaseException) -> str:
@@ -56,7 +57,7 @@ class MailThrottle:
 
     def allows(self, signature: str, *, limit: int, window: int) -> bool:
         try:
-            count = self._count_in_cache(f"{KEY_PREFIX}:{signature}", window)
+            count = self._count_in_cache(f"{COUNT_KEY}:{signature}", window)
         except Exception:  # Redis down, or the error is the cache's own: the count moves into this process
             count = self._count_here(signature, window)
         return count <= limit
@@ -94,6 +95,8 @@ def with_request_id(record: logging.LogRecord) -> logging.LogRecord:
 
 
 class ErrorMailHandler(AdminEmailHandler):
+    """AdminEmailHandler for unhandled exceptions only, each error limited, each mail labelled with its request."""
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.throttle = MailThrottle()

@@ -198,7 +198,8 @@ FILTER_FORWARDED_HEADERS = False
 # A URL Folio cannot use stops start-up instead of silencing every mail.
 # EMAIL_TIMEOUT is 5 s unless ?timeout= says otherwise: Django's default is none, and error mail is sent while the
 # failed request waits (apps/core/http/error_mail.py), so an SMTP server that accepts and never answers would hold
-# the 500, and a worker thread, forever. Each SMTP step has this long; a dead server costs the first step's 5 s.
+# the 500, and a worker thread, forever. The limit is per SMTP step (connect, greeting, each command): a server that
+# accepts and never answers costs the 500 one wait of 5 s; one that answers each step just in time, more.
 _email = email_settings("EMAIL_URL", env.str("EMAIL_URL", default="consolemail://"), default_timeout=5.0)
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email["EMAIL_HOST"]
@@ -211,7 +212,7 @@ EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
 EMAIL_TIMEOUT = _email["EMAIL_TIMEOUT"]
 EMAIL_SSL_CERTFILE = _email["EMAIL_SSL_CERTFILE"]
 EMAIL_SSL_KEYFILE = _email["EMAIL_SSL_KEYFILE"]
-# Who gets a mail for each unhandled error (500) while DEBUG is off; empty: nobody (see LOGGING below).
+# Who gets a mail for each unhandled error (a 500, a database outage's 503) while DEBUG is off; empty: nobody.
 ADMINS = admins("ADMINS", env.str("ADMINS", default=""))
 SERVER_EMAIL = env.str("SERVER_EMAIL", default="folio@localhost")
 DEFAULT_FROM_EMAIL = SERVER_EMAIL

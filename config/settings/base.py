@@ -7,10 +7,9 @@ uses. `.env.example` lists them all.
 
 from __future__ import annotations
 
-from email.utils import getaddresses
-
 from config.database import database_entry, direct_entry
 from config.env import BASE_DIR, env, parse_database_url  # noqa: F401 - test.py builds its entry with it
+from config.mail import admins, email_settings
 
 # READ_DOT_ENV is the one variable that must come from the real environment: it decides whether .env is read.
 if env.bool("READ_DOT_ENV", default=False):
@@ -194,25 +193,40 @@ COVER_MAX_BYTES = env.int("COVER_MAX_MB", default=5) * 1024 * 1024
 FILTER_FORWARDED_HEADERS = False
 
 # EMAIL
-# One URL says it all (smtp+tls://user:password@host:587, consolemail://); django-environ parses it, and each
-# setting it can give is named here. smtps:// and smtp+tls:// mean STARTTLS, smtp+ssl:// implicit TLS; ?timeout=,
-# ?ssl_certfile= and ?ssl_keyfile= in the query. Absent ones keep Django's defaults.
-_email = env.email_url("EMAIL_URL", default="consolemail://")
+# One URL says it all (smtp+tls://user:password@host:587, consolemail://), parsed by config/mail.py: smtps:// and
+# smtp+tls:// mean STARTTLS, smtp+ssl:// implicit TLS; ?timeout=, ?ssl_certfile= and ?ssl_keyfile= in the query.
+# A URL Folio cannot use stops start-up instead of silencing every mail.
+# EMAIL_TIMEOUT is 5 s unless ?timeout= says otherwise: Django's default is none, and error mail is sent while the
+# failed request waits (apps/core/http/error_mail.py), so an SMTP server that accepts and never answers would hold
+# the 500, and a worker thread, forever. The limit is per SMTP step (connect, greeting, each command): a server that
+# accepts and never answers costs the 500 one wait of 5 s; one that answers each step just in time, more.
+_email = email_settings("EMAIL_URL", env.str("EMAIL_URL", default="consolemail://"), default_timeout=5.0)
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email["EMAIL_HOST"]
 EMAIL_PORT = _email["EMAIL_PORT"]
 EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
 EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
 EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
-EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
-EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
-EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT")
-EMAIL_SSL_CERTFILE = _email.get("EMAIL_SSL_CERTFILE")
-EMAIL_SSL_KEYFILE = _email.get("EMAIL_SSL_KEYFILE")
-ADMINS = getaddresses([env.str("ADMINS", default="")])
-ADMINS = [(name, address) for name, address in ADMINS if address]
+EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+EMAIL_TIMEOUT = _email["EMAIL_TIMEOUT"]
+EMAIL_SSL_CERTFILE = _email["EMAIL_SSL_CERTFILE"]
+EMAIL_SSL_KEYFILE = _email["EMAIL_SSL_KEYFILE"]
+# Who gets a mail for each unhandled error (a 500, a database outage's 503) while DEBUG is off; empty: nobody.
+ADMINS = admins("ADMINS", env.str("ADMINS", default=""))
 SERVER_EMAIL = env.str("SERVER_EMAIL", default="folio@localhost")
 DEFAULT_FROM_EMAIL = SERVER_EMAIL
+EMAIL_SUBJECT_PREFIX = "[Folio] "
+# Error mails show the request's cookies by name only: Django's own filter would send the session cookie in clear.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "apps.core.http.error_mail.ErrorReportFilter"
+# At most this many mails per error (the same exception type raised at the same line) in the hour after its first
+# mail (ERROR_MAIL_WINDOW, seconds); the rest are only logged. Counted in the cache (apps/core/http/error_mail.py):
+# with REDIS_URL every worker and machine sharing that Redis and CACHE_KEY_PREFIX shares one count, so N workers
+# send at most ERROR_MAIL_LIMIT per error per hour between them; without Redis (or while it fails) each worker
+# process counts alone: up to N × ERROR_MAIL_LIMIT (WEB_CONCURRENCY workers), and a worker Gunicorn replaces starts
+# from 0. 0 sends none.
+ERROR_MAIL_LIMIT = env.int("ERROR_MAIL_LIMIT", default=5)
+ERROR_MAIL_WINDOW = 3600
 
 # TASKS
 # Requests enqueue into the database; `manage.py worker` (VM, Docker) or the cron endpoint (Vercel) drains it.
@@ -264,6 +278,7 @@ LOGGING = {
         # Every line gets the id of the request it belongs to (apps/core/http/request_id.py), "-" outside one.
         "request_context": {"()": "apps.core.http.logging.RequestContextFilter"},
         "without_traceback": {"()": "apps.core.http.logging.WithoutTraceback"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
         # A handler added without the filter still formats: request_id then defaults to "-".
@@ -277,13 +292,21 @@ LOGGING = {
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_context"]},
+        # Django's AdminEmailHandler with the request id in the subject and a limit per error (ERROR_MAIL_LIMIT).
+        "mail_admins": {
+            "class": "apps.core.http.error_mail.ErrorMailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # Django's INFO is noise in production; its warnings and request errors are not.
         "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
-        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
-        # Anyone can send a Host the site does not serve: one line each, without Django's traceback.
+        # Unhandled errors (5xx, logged at ERROR) also go to ADMINS by mail; 4xx are WARNING and never mailed.
+        "django.request": {"handlers": ["console", "mail_admins"], "level": "ERROR", "propagate": False},
+        # Anyone can send a Host the site does not serve: one line each, without Django's traceback, never a mail
+        # (Django's own LOGGING mails these through the `django` logger).
         "django.security.DisallowedHost": {
             "handlers": ["console"],
             "filters": ["without_traceback"],

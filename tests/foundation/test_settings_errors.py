@@ -78,6 +78,42 @@ def test_a_task_lease_or_retention_that_is_not_a_duration_is_an_error(variable, 
     assert_stops_with(manage("check", env=clean_env(**{variable: value})), variable, said)
 
 
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("smtp://mailer:hunter2secret@smtp.example.org:notaport", "'notaport'"),
+        ("nonsense", "no scheme"),
+        ("smtpz://mailer:hunter2secret@smtp.example.org:587", "smtpz:// is not a mail scheme"),
+        ("smtp://", "no host"),
+        ("smtp://smtp.example.org:99999", "out of range"),
+        ("smtp+tls://smtp.example.org:587?timeout=soon", "?timeout=soon"),
+        ("smtp+tls://smtp.example.org:587?timeout=0", "above 0"),
+        ("smtp+tls://smtp.example.org:587?tiemout=5", "?tiemout= is not an option"),
+    ],
+)
+def test_a_mail_url_folio_cannot_use_is_an_error_that_keeps_its_password(url, said):
+    result = manage("check", env=clean_env(EMAIL_URL=url))
+    assert_stops_with(result, "EMAIL_URL", said, ".env.example")
+    assert "hunter2secret" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("admins", "said"),
+    [
+        ("ada", "'ada' is not an e-mail address"),
+        ("Ada Lovelace ada@example.org", "is not an e-mail address"),
+        ("Lovelace, Ada <ada@example.org>", "'Lovelace' is not an e-mail address"),
+        ("ada@example.org; grace@example.org", "cannot be read"),
+    ],
+)
+def test_malformed_admins_is_an_error(admins, said):
+    assert_stops_with(manage("check", env=clean_env(ADMINS=admins)), "ADMINS", said, ".env.example")
+
+
+def test_an_error_mail_limit_that_is_not_a_number_is_an_error():
+    assert_stops_with(manage("check", env=clean_env(ERROR_MAIL_LIMIT="few")), "ERROR_MAIL_LIMIT", "'few'")
+
+
 def test_build_switch_serves_collectstatic_only(tmp_path):
     env = clean_env(DJANGO_SETTINGS_MODULE="config.settings.production", DJANGO_BUILD="1")
     assert_stops_with(manage("migrate", env=env), "DJANGO_BUILD", "collectstatic")

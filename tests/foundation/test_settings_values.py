@@ -74,3 +74,25 @@ def test_admins_and_email_come_from_the_environment():
     assert backend == "django.core.mail.backends.smtp.EmailBackend"
     assert host == "smtp.example.org"
     assert server_email == "errors@example.org"
+
+
+PRINT_MAIL = (
+    "from django.conf import settings; import json; "
+    "print(json.dumps([settings.EMAIL_TIMEOUT, settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS]))"
+)
+
+
+def test_mail_waits_five_seconds_per_smtp_step_unless_the_url_says_otherwise():
+    # Django's own default is no timeout: a server that accepts and never answers would hold an error page forever.
+    assert settings_of(clean_env(EMAIL_URL="smtp+tls://smtp.example.org:587"), PRINT_MAIL) == [
+        5.0,
+        "smtp.example.org",
+        587,
+        True,
+    ]
+    assert settings_of(clean_env(EMAIL_URL="smtp://smtp.example.org?timeout=1.5"), PRINT_MAIL) == [
+        1.5,
+        "smtp.example.org",
+        25,
+        False,
+    ]

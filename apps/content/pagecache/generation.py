@@ -1,0 +1,88 @@
+"""The page generation as this process knows it: read from the database (PageGeneration, changed by triggers on
+every write to what pages show) at most once per PAGE_CACHE_STALE_SECONDS.
+
+Why the database and not the cache: without Redis the cache is each process's own memory (each Gunicorn worker,
+each Vercel instance), so a token kept there reached only the process that saved; and no cache sees a
+QuerySet.update, raw SQL or another process's write, which the database's triggers all see. One indexed
+single-row SELECT per interval per process is the whole cost; a hit in between reads nothing.
+
+When the read fails (database down) PAGE_CACHE_STALE_IF_ERROR decides: keep the value this process last read,
+so cached pages stay served through the outage, or know none, so pages are rendered (and with the database down
+answered 503). Either way the database is tried again only once per interval, so an outage costs no more reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+from django.db import DatabaseError, connections
+
+logger = logging.getLogger(__name__)
+
+DATABASE_ALIAS = "default"
+
+
+class GenerationReader:
+    """The last generation read and when; thread-safe, so a process's threads share one read per interval."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value: int | None = None
+        self._read_at: float | None = None  # monotonic time of the last attempt, successful or not
+        self._failing = False
+
+    def current(self) -> int | None:
+        """The generation to serve and store pages under; None when pages must be rendered uncached."""
+        with self._lock:
+            now = time.monotonic()
+            if self._read_at is None or now - self._read_at >= settings.PAGE_CACHE_STALE_SECONDS:
+                self._read_at = now
+                self._refresh()
+            return self._value
+
+    def forget(self) -> None:
+        """Read again at the next request: this process has just written, and its editor should see the edit."""
+        with self._lock:
+            self._read_at = None
+
+    def _refresh(self) -> None:
+        connection = connections[DATABASE_ALIAS]
+        opened_here = connection.connection is None
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT value FROM content_pagegeneration WHERE id = 1")
+                row = cursor.fetchone()
+        except DatabaseError as exc:
+            if not self._failing:
+                keep = settings.PAGE_CACHE_STALE_IF_ERROR and self._value is not None
+                logger.warning(
+                    "page cache: cannot read the page generation (%s: %s); %s",
+                    type(exc).__name__,
+                    exc,
+                    "serving the pages cached before (PAGE_CACHE_STALE_IF_ERROR)"
+                    if keep
+                    else "rendering pages uncached",
+                )
+            self._failing = True
+            if not settings.PAGE_CACHE_STALE_IF_ERROR:
+                self._value = None
+        else:
+            if row is None:
+                # Without the row the triggers change nothing: caching would serve every page stale forever.
+                logger.error("page cache: content_pagegeneration has no row 1 (run migrate); rendering uncached")
+            elif self._failing:
+                logger.warning("page cache: page generation readable again")
+            self._failing = False
+            self._value = None if row is None else row[0]
+        finally:
+            # Outside a transaction, a connection this read opened follows the rule Django applies at a request's
+            # end (CONN_MAX_AGE; 0 on Vercel closes it): the front door reads outside Django's request cycle.
+            if opened_here and not connection.in_atomic_block:
+                connection.close_if_unusable_or_obsolete()
+
+
+# One per process: every thread of a worker shares the read.
+generation = GenerationReader()

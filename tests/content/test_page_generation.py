@@ -166,3 +166,13 @@ def test_a_missing_row_means_no_generation_rather_than_pages_cached_forever(read
     with capturing(caplog, generation_module.__name__, level=logging.ERROR):
         assert reader.current() is None
     assert "has no row 1 (run migrate)" in caplog.text
+
+
+def test_while_one_thread_reads_the_others_serve_the_value_it_replaces(reader, clock):
+    known = reader.current()
+    clock.now += 2
+    # Stands for another thread's read in progress, perhaps hanging on a frozen database.
+    with reader._lock, CaptureQueriesContext(connection) as queries:
+        assert reader.current() == known
+    assert generation_reads(queries) == 0
+    assert reader.current() == stored()  # the lock free again: this thread reads

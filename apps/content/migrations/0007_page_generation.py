@@ -7,7 +7,7 @@ a trigger. The new value is random, not value + 1: a transaction that rolls back
 its value to the next one, whose pages differ. Per vendor, because trigger syntax is: PostgreSQL fires once per
 statement, SQLite (which has only row triggers) once per row. SQLite drops a table's triggers when Django rebuilds
 the table for an ALTER it cannot do in place: a later migration that alters content_essay or users_user on SQLite
-must create them again (tests/content/test_invalidation_across_processes.py checks they exist after migrate).
+must create them again (tests/content/test_page_generation.py fails if a write no longer changes the value).
 """
 
 from django.db import migrations, models

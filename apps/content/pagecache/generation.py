@@ -31,22 +31,33 @@ class GenerationReader:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._value: int | None = None
-        self._read_at: float | None = None  # monotonic time of the last attempt, successful or not
+        # Monotonic time of the last attempt, successful or not; set after _value, so a reader without the lock
+        # never pairs a fresh time with the previous value.
+        self._read_at: float | None = None
         self._failing = False
 
     def current(self) -> int | None:
         """The generation to serve and store pages under; None when pages must be rendered uncached."""
-        with self._lock:
+        read_at = self._read_at
+        if read_at is not None and time.monotonic() - read_at < settings.PAGE_CACHE_STALE_SECONDS:
+            return self._value  # a hit's whole cost here: no lock, no query
+        # While one thread reads, the others of the process serve the value it replaces rather than queue behind
+        # a database that may hang; with PAGE_CACHE_STALE_IF_ERROR off they wait, as a failure would end in None.
+        wait = not (settings.PAGE_CACHE_STALE_IF_ERROR and self._value is not None)
+        if not self._lock.acquire(blocking=wait):
+            return self._value
+        try:
             now = time.monotonic()
             if self._read_at is None or now - self._read_at >= settings.PAGE_CACHE_STALE_SECONDS:
-                self._read_at = now
                 self._refresh()
+                self._read_at = now  # the attempt, successful or not: an outage costs one read per interval too
             return self._value
+        finally:
+            self._lock.release()
 
     def forget(self) -> None:
         """Read again at the next request: this process has just written, and its editor should see the edit."""
-        with self._lock:
-            self._read_at = None
+        self._read_at = None
 
     def _refresh(self) -> None:
         connection = connections[DATABASE_ALIAS]

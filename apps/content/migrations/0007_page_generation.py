@@ -1,6 +1,7 @@
 """The page cache's generation (PageGeneration): one row, and triggers that give it a new value on every write to
 what cached pages show — essays (insert, update, delete, truncate) and authors' names — in the writer's own
-transaction, so the new value is seen exactly when the write is.
+transaction, so the new value is seen exactly when the write is. Written as an upsert: `manage.py flush` (and so
+every transactional test) empties the table, and the next write must bring the row back.
 
 Triggers, not signals: QuerySet.update, raw SQL, a shell in another process and psql bypass Django's signals, never
 a trigger. The new value is random, not value + 1: a transaction that rolls back (every test does) must not hand
@@ -19,7 +20,8 @@ POSTGRESQL = {
     "create": [
         """CREATE FUNCTION content_pagegeneration_bump() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            UPDATE content_pagegeneration SET value = (random() * 9.2e18)::bigint WHERE id = 1;
+            INSERT INTO content_pagegeneration (id, value) VALUES (1, (random() * 9.2e18)::bigint)
+                ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value;
             RETURN NULL;
         END $$""",
         """CREATE TRIGGER content_essay_pages AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON content_essay
@@ -35,7 +37,7 @@ POSTGRESQL = {
     ],
 }
 
-_SQLITE_BUMP = "BEGIN UPDATE content_pagegeneration SET value = random() WHERE id = 1; END"
+_SQLITE_BUMP = "BEGIN INSERT OR REPLACE INTO content_pagegeneration (id, value) VALUES (1, random()); END"
 SQLITE = {
     "create": [
         *(

@@ -23,6 +23,8 @@ from django.db import DatabaseError, connections
 logger = logging.getLogger(__name__)
 
 DATABASE_ALIAS = "default"
+# The generation while content_pagegeneration has no row.
+EMPTY = 0
 
 
 class GenerationReader:
@@ -81,13 +83,12 @@ class GenerationReader:
             if not settings.PAGE_CACHE_STALE_IF_ERROR:
                 self._value = None
         else:
-            if row is None:
-                # Without the row the triggers change nothing: caching would serve every page stale forever.
-                logger.error("page cache: content_pagegeneration has no row 1 (run migrate); rendering uncached")
-            elif self._failing:
+            if self._failing:
                 logger.warning("page cache: page generation readable again")
             self._failing = False
-            self._value = None if row is None else row[0]
+            # No row (`flush` emptied the table): a generation of its own, which the next write ends by upserting
+            # the row with a random value.
+            self._value = EMPTY if row is None else row[0]
         finally:
             # Outside a transaction, a connection this read opened follows the rule Django applies at a request's
             # end (CONN_MAX_AGE; 0 on Vercel closes it): the front door reads outside Django's request cycle.

@@ -388,6 +388,26 @@ def test_an_unpublish_from_another_process_reaches_every_worker_within_the_bound
         assert_batch(workers, path, gone)
 
 
+def test_an_author_renamed_from_another_process_reaches_every_worker_within_the_bound(site):
+    path = "/essays/gunicorn-workers-and-threads/"
+    with workers_of(site) as workers:
+        cached_everywhere(workers, path, "By Folio Editors</span>")
+
+        # The byline is on every essay page; a rename is a write to users_user, not to content_essay.
+        in_site(
+            site,
+            "from apps.users.models import User\n"
+            "assert User.objects.filter(username='folio-editor').update(first_name='Renamed') == 1\n",
+        )
+        renamed_at = time.monotonic()
+
+        def fresh(reply: Reply) -> bool:
+            return reply.status == 200 and "By Renamed Editors</span>" in reply.text
+
+        fresh_everywhere(workers, path, fresh, since=renamed_at)
+        assert_batch(workers, path, fresh)
+
+
 # OUTAGES (PostgreSQL behind a proxy the test switches off)
 
 

@@ -1,7 +1,10 @@
 """The page cache's generation (PageGeneration): one row, and triggers that give it a new value on every write to
 what cached pages show — essays (insert, update, delete, truncate) and authors' names — in the writer's own
 transaction, so the new value is seen exactly when the write is. Written as an upsert: `manage.py flush` (and so
-every transactional test) empties the table, and the next write must bring the row back.
+every transactional test) empties the table, and the next write must bring the row back. The row's lock is held
+to the writer's commit, so transactions writing essays queue one behind another for that long: nothing on an
+editorial site, but a transaction that writes essays in two statements while another writes them too may deadlock,
+which PostgreSQL detects (deadlock_timeout) and ends by rolling one of them back.
 
 Triggers, not signals: QuerySet.update, raw SQL, a shell in another process and psql bypass Django's signals, never
 a trigger. The new value is random, not value + 1: a transaction that rolls back (every test does) must not hand

@@ -43,11 +43,14 @@ timeout = _whole_number("GUNICORN_TIMEOUT", 120)
 keepalive = 5
 
 # Logs to stdout/stderr, which systemd's journal and Docker collect. The client is REMOTE_ADDR after
-# config/proxy.py (the address nginx saw); the request id is the one Django answered with.
+# config/proxy.py (the address nginx saw); the request id is the one Django answered with; the worker's pid
+# (`pid=<1234>`) says which process answered, as each worker keeps its own memory (the page cache without Redis).
 errorlog = "-"
 accesslog = "-"
 loglevel = "info"
-access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms rid=%({x-request-id}o)s'
+access_log_format = (
+    '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms pid=%(p)s rid=%({x-request-id}o)s'
+)
 
 # Signals (systemctl reload → HUP) are how Folio's Gunicorn is managed; the control socket's shared default path
 # ($HOME/.gunicorn/gunicorn.ctl) would collide between two instances on one machine.

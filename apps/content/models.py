@@ -90,3 +90,17 @@ class Essay(models.Model):
     @property
     def reading_minutes(self) -> int:
         return rendering.reading_minutes(self.word_count)
+
+
+class PageGeneration(models.Model):
+    """One row whose value the database itself changes on every write to what cached pages show (essays, author
+    names): migration 0007's triggers, which QuerySet.update, raw SQL and other processes cannot bypass.
+    apps/content/pagecache/generation.py reads it; a page stored under another value is never served."""
+
+    value = models.BigIntegerField()
+
+    class Meta:
+        db_table = "content_pagegeneration"
+
+    def __str__(self) -> str:
+        return str(self.value)

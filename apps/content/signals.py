@@ -1,4 +1,6 @@
-"""Cached pages go stale the moment an essay is saved or deleted, whoever saved it (admin, shell, command)."""
+"""The process that saves or deletes an essay sees the change at its next request; every other process, and any
+write that sends no signal (QuerySet.update, raw SQL), within PAGE_CACHE_STALE_SECONDS through the database's
+page generation (pagecache/generation.py)."""
 
 from __future__ import annotations
 

@@ -182,6 +182,15 @@ else:
 # How long an anonymous reader's page may be served from the cache at most (seconds). Saves and deletes
 # invalidate sooner, and no entry outlives the next scheduled essay's published_at.
 PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=600)
+# How long after an essay or an author's name is written — admin, shell, QuerySet.update, raw SQL, any process —
+# a process may still serve the old page (seconds). Each process reads the database's page generation (changed by
+# triggers) at most this often: one single-row SELECT per interval per Gunicorn worker or Vercel instance.
+PAGE_CACHE_STALE_SECONDS = env.seconds("PAGE_CACHE_STALE_SECONDS", default=2.0)
+# When that read fails (database down): true keeps serving the pages cached before, each until its entry expires
+# (PAGE_CACHE_SECONDS), so readers are served through an outage, at the price that a page edited or unpublished
+# just before it may stay as it was for as long; false renders every page, which with the database down is the
+# 503 page. True by default: an outage stops every edit anyway, and the page public a moment ago beats a 503.
+PAGE_CACHE_STALE_IF_ERROR = env.bool("PAGE_CACHE_STALE_IF_ERROR", default=True)
 
 # ESSAYS
 # Cover uploads above this size are refused with a form error (megabytes, default 5).

@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 
 from apps.content.models import Essay
+from apps.content.pagecache.generation import GenerationReader
 from apps.content.pagecache.store import pages
 from apps.users.models import User
 
@@ -23,6 +24,8 @@ def fresh_page_cache(settings, monkeypatch) -> None:
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}
     }
     monkeypatch.setattr(pages, "skip_until", 0.0)
+    # And a generation read afresh: the value another test read (and rolled back) must not validate its pages.
+    monkeypatch.setattr(pages, "generation", GenerationReader())
 
 
 @pytest.fixture

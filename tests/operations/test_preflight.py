@@ -76,6 +76,28 @@ def test_preflight_passes_a_sound_configuration(target, database_url, collected_
     assert "127.0.0.1" not in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("target", "processes"),
+    [("vm", "Gunicorn worker"), ("docker", "Gunicorn worker"), ("vercel", "function instance")],
+)
+def test_preflight_prints_the_page_cache_staleness_bound_in_force(target, processes, database_url, collected_static):
+    env = target_env(
+        target, database_url, collected_static, PAGE_CACHE_STALE_SECONDS="3.5", PAGE_CACHE_STALE_IF_ERROR="false"
+    )
+    result = preflight(target, env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        f"  page cache: an edit reaches every {processes} within 3.5 s (PAGE_CACHE_STALE_SECONDS); "
+        "database unreachable: pages rendered, so 503 (PAGE_CACHE_STALE_IF_ERROR=false)"
+    ) in result.stdout.splitlines()
+    # And the defaults, as a deploy that sets nothing gets them.
+    result = preflight(target, target_env(target, database_url, collected_static))
+    assert (
+        f"  page cache: an edit reaches every {processes} within 2 s (PAGE_CACHE_STALE_SECONDS); "
+        "database unreachable: cached pages served until they expire (PAGE_CACHE_STALE_IF_ERROR=true)"
+    ) in result.stdout.splitlines()
+
+
 def test_preflight_vm_fails_on_debug_and_unapplied_migrations(empty_database_url, collected_static):
     env = target_env("vm", empty_database_url, collected_static, DEBUG="true")
     result = preflight("vm", env)

@@ -1,10 +1,11 @@
 """The page cache for anonymous readers of the list, the essays and the feed.
 
 Public API: `cached_for_readers` (the view decorator), `page_variant` (a list page's key), `invalidate` (on every
-essay save or delete) and `PageCacheFront` (the WSGI front door config/wsgi.py puts around Django).
+essay save or delete in this process) and `PageCacheFront` (the WSGI front door config/wsgi.py puts around Django).
 
 - entry.py: what is stored (Entry) and the one way a hit is answered, by the decorator and the front alike;
-- store.py: Django's cache with a generation token and a breaker for a cache that fails;
+- generation.py: the database's page generation, read at most once per PAGE_CACHE_STALE_SECONDS per process;
+- store.py: Django's cache, entries checked against that generation, and a breaker for a cache that fails;
 - readers.py: the view decorator, which serves and stores on its own anywhere (test client, ASGI server);
 - handoff.py: the one contract between the front door and the decorator for a request the front will store;
 - front.py: the front door, answering whole-stack entries before Django's handler runs.

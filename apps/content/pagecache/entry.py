@@ -37,7 +37,8 @@ PAGE_HEADERS = frozenset(
 
 
 class Entry(NamedTuple):
-    generation: str
+    # The page generation (generation.py) the page was rendered under: served only while it is still current.
+    generation: int
     valid_until: float
     content: bytes
     # The page-level headers of the response, filtered by page_headers().

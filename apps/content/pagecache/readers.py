@@ -43,7 +43,7 @@ def page_variant(request: HttpRequest) -> str | None:
     return "" if raw == "1" else f"page={raw}"
 
 
-def _entry(response: HttpResponse, generation: str, valid_until: float) -> Entry | None:
+def _entry(response: HttpResponse, generation: int, valid_until: float) -> Entry | None:
     # A cookie (CSRF, session, messages) is per reader; a streamed or error response is not worth keeping.
     if response.status_code != 200 or response.streaming or response.cookies:
         return None
@@ -82,11 +82,10 @@ def cached_for_readers(key: Callable[..., str]) -> Callable[[View], View]:
                 return _replay(entry)
             # Generation and lifetime are taken before rendering: a save or a due essay during the render
             # then makes this entry stale instead of letting it hide the change.
-            generation = generation or pages.first_generation()
-            valid_for = seconds_valid(now) if generation is not None else 0.0
+            valid_for = seconds_valid(now)
             response = view(request, *args, **kwargs)
             response[HEADER] = "miss"
-            if generation is not None and valid_for > 0 and (entry := _entry(response, generation, now + valid_for)):
+            if valid_for > 0 and (entry := _entry(response, generation, now + valid_for)):
                 pending = Pending(name, entry, math.ceil(valid_for))
                 if not handoff.leave(pending):
                     pages.store(pending)

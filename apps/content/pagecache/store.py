@@ -1,9 +1,11 @@
-"""Where pages live: Django's cache, one generation token that makes every entry stale at once, and a breaker.
+"""Where pages live: Django's cache, checked against the database's page generation, and a breaker.
 
 Why not Django's cache_page: it keys on the full URL (any junk query string makes a new entry), stores every
 header (a request id or a CSP nonce of the first reader would be replayed to the next), and cannot be invalidated
-as a whole. Here a view names its own key, only the page-level headers are stored (entry.py), and a generation
-token makes every entry stale at once when an essay is saved or deleted.
+as a whole. Here a view names its own key, only the page-level headers are stored (entry.py), and each entry
+carries the page generation it was rendered under (generation.py): once the database's generation changes, which
+its triggers do on every write to essays or author names, no process serves the entry for longer than
+PAGE_CACHE_STALE_SECONDS.
 
 Each entry also carries the moment it stops being valid, checked against `timezone.now()` on every read: an
 essay scheduled for 09:00 appears at 09:00 even though nothing runs then, whatever the backend's TTL precision.
@@ -18,20 +20,19 @@ import contextlib
 import hashlib
 import logging
 import time
-import uuid
 from typing import Any
 
 from django.core.cache import caches
 from django.http import HttpRequest
 
 from .entry import Entry, Pending
+from .generation import GenerationReader, generation
 
 logger = logging.getLogger(__name__)
 
 CACHE_ALIAS = "default"
 # Part of every key: bump it when Entry changes, so a deploy never unpickles the previous release's entries.
-ENTRY_VERSION = 3
-GENERATION_KEY = f"content:v{ENTRY_VERSION}:generation"
+ENTRY_VERSION = 4
 # Long enough that a dead Redis costs one slow request per worker per half minute, short enough to recover soon.
 RETRY_AFTER = 30.0
 
@@ -44,8 +45,9 @@ class PageStore:
     """The cache as the pages see it. After a failure every call raises CacheUnavailable for RETRY_AFTER seconds
     without touching the backend, so a hanging Redis costs one timeout per process, not one per request."""
 
-    def __init__(self, alias: str = CACHE_ALIAS) -> None:
+    def __init__(self, alias: str = CACHE_ALIAS, reader: GenerationReader = generation) -> None:
         self.alias = alias
+        self.generation = reader
         self.skip_until = 0.0
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -63,33 +65,26 @@ class PageStore:
             )
             raise CacheUnavailable from exc
 
-    def lookup(self, name: str, now: float) -> tuple[str | None, Entry | None]:
-        """The current generation and the entry stored under `name` if it is still valid, else None."""
-        found = self._call("get_many", [GENERATION_KEY, name])
-        generation, entry = found.get(GENERATION_KEY), found.get(name)
-        if entry is not None and entry.generation == generation and now < entry.valid_until:
-            return generation, entry
-        return generation, None
+    def lookup(self, name: str, now: float) -> tuple[int, Entry | None]:
+        """The generation this process serves under, and the entry stored under `name` if it was rendered under
+        that generation and is still valid, else None. CacheUnavailable when the page must be rendered uncached:
+        the cache fails, or the generation is unknown (generation.py)."""
+        current = self.generation.current()
+        if current is None:
+            raise CacheUnavailable
+        entry = self._call("get", name)
+        if entry is not None and entry.generation == current and now < entry.valid_until:
+            return current, entry
+        return current, None
 
     def store(self, pending: Pending) -> None:
         with contextlib.suppress(CacheUnavailable):
             self._call("set", pending.name, pending.entry, timeout=pending.timeout)
 
     def invalidate(self) -> None:
-        """Make every cached page stale at once: entries of older generations are never served again."""
-        # Tried even while the cache is being skipped: a save must not leave stale pages behind when it comes back.
-        self.skip_until = 0.0
-        with contextlib.suppress(CacheUnavailable):
-            self._call("set", GENERATION_KEY, uuid.uuid4().hex, timeout=None)
-
-    def first_generation(self) -> str | None:
-        """The generation token, created if the cache has none yet (fresh start, or evicted)."""
-        try:
-            # Whoever adds first wins; everyone reads back the same token.
-            self._call("add", GENERATION_KEY, uuid.uuid4().hex, timeout=None)
-            return self._call("get", GENERATION_KEY)
-        except CacheUnavailable:
-            return None
+        """After a save in this process: read the generation again at the next request, so the editor sees the
+        edit at once. Every other process sees it within PAGE_CACHE_STALE_SECONDS through the database."""
+        self.generation.forget()
 
 
 # One per process, as Django's own `caches`: the breaker must remember a failure across requests and threads.

@@ -14,7 +14,7 @@ from django.core import checks
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.core.checks import targets
-from apps.core.checks.ids import CHECK_IDS, TARGETS
+from apps.core.checks.ids import CHECK_IDS, DOCKER, TARGETS, VERCEL, VM
 from apps.core.dbops.migration_lint import linter_available
 
 
@@ -39,6 +39,21 @@ def database_label() -> str:
     return f"{engine}:{name}"
 
 
+# What serves pages on each target, each process with its own memory and its own read of the page generation.
+PAGE_PROCESSES = {VM: "Gunicorn worker", DOCKER: "Gunicorn worker", VERCEL: "function instance"}
+
+
+def page_cache_bound(target: str) -> str:
+    """How stale a cached page may be on `target` with these settings: the bound an editor can rely on."""
+    keep = settings.PAGE_CACHE_STALE_IF_ERROR
+    outage = "cached pages served until they expire" if keep else "pages rendered, so 503"
+    return (
+        f"page cache: an edit reaches every {PAGE_PROCESSES[target]} within {settings.PAGE_CACHE_STALE_SECONDS:g} s "
+        f"(PAGE_CACHE_STALE_SECONDS); database unreachable: {outage} "
+        f"(PAGE_CACHE_STALE_IF_ERROR={'true' if keep else 'false'})"
+    )
+
+
 class Command(BaseCommand):
     help = (
         "Check a deploy before it happens: check --deploy for the target, unapplied migrations and the migration "
@@ -54,6 +69,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Folio preflight for {target}: settings {settings.SETTINGS_MODULE}, database {database_label()}"
         )
+        self.stdout.write(f"  {page_cache_bound(target)}")
         for message in found:
             level = "ERROR" if stops_the_deploy(message) else "WARNING"
             line = f"  {level:7} {message.id}: {message.msg}"

@@ -61,7 +61,7 @@ test: install vercel-cli kubernetes-tools
 # would fail at random on a busy CI machine. `make test-under-load RUNS=5`.
 .PHONY: test-under-load
 RUNS ?= 1
-test-under-load: install
+test-under-load: install vercel-cli kubernetes-tools
 	RUNS=$(RUNS) PYTEST="$(PYTEST)" TEST_DATABASE_URL=$(TEST_DATABASE_URL) PYTEST_ARGS="$(PYTEST_ARGS)" bash .ci/under-load
 
 lint: install

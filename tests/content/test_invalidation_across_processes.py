@@ -24,11 +24,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from harness.availability import unavailable
 from harness.live_site import LiveSite, start_site
-from harness.ports import port_open
 from harness.postgres import Cluster
 from harness.project import run_python
+from harness.redis import redis_for_folio
 from harness.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.services
@@ -45,7 +44,6 @@ WORKERS = 2
 BURST = 8
 ADMIN_URL = "desk-inval/"
 PASSWORD = "correct horse battery staple 8"
-REDIS = ("127.0.0.1", 6379)
 # A Redis database of its own on the shared server; keys under a prefix of its own, deleted afterwards.
 REDIS_DB = 13
 ACCESS_PID = re.compile(r"pid=<(\d+)> rid=(\S+)$", re.MULTILINE)
@@ -191,24 +189,6 @@ def assert_batch(workers: Workers, path: str, fresh: Callable[[Reply], bool]) ->
 # THE SITES
 
 
-def redis_overrides(prefix: str) -> dict[str, str]:
-    if not port_open(*REDIS):
-        unavailable(f"Redis is not listening on {REDIS[0]}:{REDIS[1]}")
-    return {"REDIS_URL": f"redis://{REDIS[0]}:{REDIS[1]}/{REDIS_DB}", "CACHE_KEY_PREFIX": prefix}
-
-
-def forget_redis_keys(prefix: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(f"redis://{REDIS[0]}:{REDIS[1]}/{REDIS_DB}")
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
-
-
 @contextlib.contextmanager
 def postgres_database() -> Iterator[str]:
     """A scratch database on the suite's PostgreSQL server (TEST_DATABASE_URL), dropped afterwards."""
@@ -238,13 +218,10 @@ def site_overrides(**extra: str) -> dict[str, str]:
 )
 def site(request, tmp_path_factory) -> Iterator[LiveSite]:
     database, with_redis = request.param
-    prefix = f"folio-inval-{uuid.uuid4().hex[:12]}"
-    overrides = site_overrides(**(redis_overrides(prefix) if with_redis else {}))
     with contextlib.ExitStack() as stack:
+        overrides = site_overrides(**(stack.enter_context(redis_for_folio(REDIS_DB)) if with_redis else {}))
         if database == "postgres":
             overrides["DATABASE_URL"] = stack.enter_context(postgres_database())
-        if with_redis:
-            stack.callback(forget_redis_keys, prefix)
         live = stack.enter_context(start_site(tmp_path_factory.mktemp(f"inval-{request.param_index}"), overrides))
         in_site(
             live,

@@ -10,14 +10,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from harness.availability import unavailable
 from harness.live_site import LiveSite, start_site
-from harness.ports import free_port, port_open
+from harness.ports import free_port
 from harness.project import RUN_CACHE_PREFIX, run_python
+from harness.redis import redis_for_folio
 
 pytestmark = pytest.mark.services
 
-REDIS = ("127.0.0.1", 6379)
 # A database of its own on the shared Redis, emptied of this run's keys afterwards (another run on the machine keys
 # its own under its own prefix); never FLUSHDB on a shared server.
 REDIS_DB = 11
@@ -39,20 +38,11 @@ def in_site(site: LiveSite, code: str) -> str:
 
 @pytest.fixture(scope="module")
 def redis_site(tmp_path_factory) -> Iterator[LiveSite]:
-    if not port_open(*REDIS):
-        unavailable(f"Redis is not listening on {REDIS[0]}:{REDIS[1]}")
-    import redis
-
-    url = f"redis://{REDIS[0]}:{REDIS[1]}/{REDIS_DB}"
-    try:
-        with start_site(tmp_path_factory.mktemp("redis-site"), {"REDIS_URL": url}) as site:
-            yield site
-    finally:
-        client = redis.Redis.from_url(url)
-        keys = list(client.scan_iter(match=f"{RUN_CACHE_PREFIX}:*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
+    with (
+        redis_for_folio(REDIS_DB, RUN_CACHE_PREFIX) as redis,
+        start_site(tmp_path_factory.mktemp("redis-site"), {"REDIS_URL": redis["REDIS_URL"]}) as site,
+    ):
+        yield site
 
 
 def test_workers_share_cached_pages_through_redis(redis_site):

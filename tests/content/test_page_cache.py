@@ -17,13 +17,12 @@ from django.utils import timezone
 from apps.content.models import Essay
 from apps.content.pagecache import cached_for_readers
 from apps.content.services import essay_upsert
-from harness.availability import unavailable
-from harness.ports import free_port, port_open
+from harness.ports import free_port
+from harness.redis import redis_for_folio
 from tests.content.front_client import FrontClient
 
 pytestmark = pytest.mark.django_db
 
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 
 
 def redis_cache(location: str, prefix: str) -> dict:
@@ -43,20 +42,9 @@ def any_cache(request, settings) -> Iterator[str]:
     if request.param == "locmem":
         yield "locmem"
         return
-    if not port_open(REDIS_HOST, REDIS_PORT):
-        unavailable(f"Redis is not listening on {REDIS_HOST}:{REDIS_PORT}")
-    import redis
-
-    prefix = f"folio-test-{uuid.uuid4().hex}"
-    settings.CACHES = redis_cache(f"redis://{REDIS_HOST}:{REDIS_PORT}/0", prefix)
-    try:
+    with redis_for_folio(0) as redis:
+        settings.CACHES = redis_cache(redis["REDIS_URL"], redis["CACHE_KEY_PREFIX"])
         yield "redis"
-    finally:
-        client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=0)
-        keys = list(client.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 @pytest.fixture(params=["view", "front"])

@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from harness.availability import unavailable
-from harness.ports import free_port, port_open
+from harness.ports import free_port
 from harness.project import ROOT
+from harness.redis import redis_for_folio
 from tests.operations.conftest import fetch, folio, folio_env, wait_until_ready
 from tests.operations.test_unreadable_requests import HOSTILE
 
@@ -37,7 +37,6 @@ pytestmark = pytest.mark.services
 MISSING = "img/favicon.svg"
 ADMIN = "ops@example.org"
 SESSION = "s3ss10n" + secrets.token_hex(12)
-REDIS = ("127.0.0.1", 6379)
 # A database of its own on the shared Redis; this file's keys are deleted afterwards, never FLUSHDB.
 REDIS_DB = 12
 
@@ -200,26 +199,6 @@ def test_a_hanging_mail_server_delays_the_500_by_the_email_timeout_only(stale_st
         silent.close()
 
 
-@contextlib.contextmanager
-def own_redis_prefix() -> Iterator[dict[str, str]]:
-    """REDIS_URL and a CACHE_KEY_PREFIX no other test or run shares (the count of mails lives under it for an
-    hour), its keys deleted afterwards."""
-    if not port_open(*REDIS):
-        unavailable(f"Redis is not listening on {REDIS[0]}:{REDIS[1]}")
-    import redis
-
-    url = f"redis://{REDIS[0]}:{REDIS[1]}/{REDIS_DB}"
-    prefix = f"folio-test-mail-{secrets.token_hex(6)}"
-    try:
-        yield {"REDIS_URL": url, "CACHE_KEY_PREFIX": prefix}
-    finally:
-        client = redis.Redis.from_url(url)
-        keys = list(client.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
-
-
 LIMIT = 3
 WORKERS = 2
 ERRORS = 100
@@ -242,7 +221,7 @@ def test_a_hundred_identical_errors_send_a_handful_of_mails(
     inbox, port = smtp
     with contextlib.ExitStack() as stack:
         cache = {
-            "redis": lambda: stack.enter_context(own_redis_prefix()),
+            "redis": lambda: stack.enter_context(redis_for_folio(REDIS_DB)),
             "per-process": dict,
             "redis-down": lambda: {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"},
         }[counted]()

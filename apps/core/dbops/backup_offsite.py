@@ -29,6 +29,7 @@ def _client():
 
 def upload(paths: list[Path], *, bucket: str) -> list[str]:
     """Upload each file as backups/<name>; the keys written, or one line saying which file failed and why."""
+    from boto3.exceptions import Boto3Error  # upload_file's own (S3UploadFailedError wraps the ClientError)
     from botocore.exceptions import BotoCoreError, ClientError
 
     client = _client()
@@ -37,7 +38,7 @@ def upload(paths: list[Path], *, bucket: str) -> list[str]:
         key = PREFIX + path.name
         try:
             client.upload_file(str(path), bucket, key)
-        except (BotoCoreError, ClientError) as exc:
+        except (Boto3Error, BotoCoreError, ClientError) as exc:
             raise CommandError(
                 f"{path} was written, but its off-site copy to BACKUP_BUCKET={bucket} failed: {exc}"
             ) from None

@@ -269,9 +269,9 @@ if BACKUP_KEEP < 1:
     raise ImproperlyConfigured(
         f"BACKUP_KEEP={BACKUP_KEEP} would keep no backup: use 1 or more (default 14); see .env.example."
     )
-# Whether the worker's schedule dumps the database (Docker Compose turns it on for its worker). Off by default: on a
-# VM folio-backup.timer does it (a job as well would dump twice), and Vercel's cron function has neither pg_dump
-# nor a disk that outlives the call.
+# Whether the worker's schedule dumps the database: Docker's way to schedule backups. Off by default: on a VM
+# folio-backup.timer does it (a job as well would dump twice), and Vercel's cron function has neither pg_dump nor a
+# disk that outlives the call (vercel.py refuses it).
 BACKUP_PERIODS = {"off": None, "hourly": 3600, "daily": 24 * 3600, "weekly": 7 * 24 * 3600}
 BACKUP_SCHEDULE = env.str("BACKUP_SCHEDULE", default="off").strip().lower()
 if BACKUP_SCHEDULE not in BACKUP_PERIODS:

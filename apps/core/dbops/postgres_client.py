@@ -90,7 +90,7 @@ def server_major(target: Connection) -> str:
         raise CommandError(f"Cannot reach the database to back it up: {reason}") from None
 
 
-def _as_tuple(major: str) -> tuple[int, ...]:
+def as_tuple(major: str) -> tuple[int, ...]:
     return tuple(int(part) for part in major.split("."))
 
 
@@ -98,7 +98,7 @@ def pg_dump_for(target: Connection) -> str:
     """pg_dump's path, once it is known to be able to dump this server (its major is the server's or newer)."""
     program = tool("pg_dump")
     server, client = server_major(target), client_major(program)
-    if _as_tuple(client) < _as_tuple(server):
+    if as_tuple(client) < as_tuple(server):
         raise CommandError(
             f"pg_dump {client} ({program}) is older than the PostgreSQL {server} server and cannot dump it: "
             f"install the server's client, {INSTALL_HINT.format(major=server)}, and put its pg_dump first on PATH."

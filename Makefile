@@ -89,11 +89,15 @@ bench-quick: install vercel-cli
 migrate-check: install
 	$(BIN)/python manage.py migrate_check
 
-backup: install
-	$(BIN)/python manage.py db_backup $(BACKUP)
+# backup/restore run on servers, so they install nothing: `install` would put the dev toolchain (Playwright, moto,
+# hadolint) on a production host. APP_PYTHON: the dev venv's python when there is one (a developer's machine), else
+# the VM's production venv (VM_VENV), else python3 (a container's, or one an operator activated).
+APP_PYTHON ?= $(firstword $(wildcard $(BIN)/python $(VM_VENV)/bin/python) python3)
+backup:
+	$(APP_PYTHON) manage.py db_backup $(BACKUP)
 
-restore: install
-	$(BIN)/python manage.py db_restore $(BACKUP)
+restore:
+	$(APP_PYTHON) manage.py db_restore $(BACKUP)
 
 # After editing pyproject.toml: re-pin, then re-export the requirements files pip, Docker and Vercel read.
 define export_requirements

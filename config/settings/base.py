@@ -265,6 +265,42 @@ SCHEDULED_JOBS = {
     "prune_task_results": {"task": "apps.core.scheduling.tasks.prune_task_results", "every": 24 * 3600},
 }
 
+# BACKUPS
+# `make backup`, the VM's folio-backup.timer and the worker's `backup_database` job (apps/core/dbops/backups.py)
+# write here: the directory is made 0700 and every file 0600, because a dump holds every password hash and session.
+BACKUP_DIR = env.path("BACKUP_DIR", default=BASE_DIR / "backups")
+# How many dated backups to keep; older ones are deleted only after a new dump succeeded, so the newest good one
+# always stays. A dump given its own name (`make backup BACKUP=before-upgrade.dump`) is never counted or deleted.
+BACKUP_KEEP = env.int("BACKUP_KEEP", default=14)
+if BACKUP_KEEP < 1:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"BACKUP_KEEP={BACKUP_KEEP} would keep no backup: use 1 or more (default 14); see .env.example."
+    )
+# Whether the worker's schedule dumps the database: Docker's way to schedule backups. Off by default: on a VM
+# folio-backup.timer does it (a job as well would dump twice), and Vercel's cron function has neither pg_dump nor a
+# disk that outlives the call (vercel.py refuses it).
+BACKUP_PERIODS = {"off": None, "hourly": 3600, "daily": 24 * 3600, "weekly": 7 * 24 * 3600}
+BACKUP_SCHEDULE = env.str("BACKUP_SCHEDULE", default="off").strip().lower()
+if BACKUP_SCHEDULE not in BACKUP_PERIODS:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"BACKUP_SCHEDULE={BACKUP_SCHEDULE!r} is not a schedule: use one of {', '.join(BACKUP_PERIODS)}; "
+        "see .env.example."
+    )
+if BACKUP_PERIODS[BACKUP_SCHEDULE]:
+    SCHEDULED_JOBS = {
+        **SCHEDULED_JOBS,
+        "backup_database": {
+            "task": "apps.core.scheduling.tasks.backup_database",
+            "every": BACKUP_PERIODS[BACKUP_SCHEDULE],
+        },
+    }
+# The bucket backups are copied to off the host; production.py reads it beside the S3 credentials it needs.
+BACKUP_BUCKET = ""
+
 # CRON
 # Vercel's cron sends `Authorization: Bearer $CRON_SECRET`; unset, the cron endpoint refuses to run.
 CRON_SECRET = env.str("CRON_SECRET", default="")

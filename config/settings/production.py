@@ -66,6 +66,12 @@ if AWS_STATIC_BUCKET_NAME:
     }
     STATIC_URL = f"https://{STATIC_CDN_DOMAIN}/static/"
 
+# BACKUPS (off-site)
+# A bucket (same endpoint and credentials as above) that every backup is copied to after it is written, so a lost
+# host does not take its backups with it. Use a private bucket of its own, with versioning or object lock and a
+# lifecycle rule for retention: BACKUP_KEEP prunes only the local copies.
+BACKUP_BUCKET = env.str("BACKUP_BUCKET", default="")
+
 # PROXY
 # Gunicorn, on a VM behind nginx or directly exposed, or in Docker: forwarding headers count only from the peers
 # in FORWARDED_ALLOW_IPS (config/proxy.py, around the app in config/wsgi.py); anyone else's are dropped.

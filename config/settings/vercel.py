@@ -26,6 +26,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 for _database in DATABASES.values():
     _database["CONN_MAX_AGE"] = 0
 
+# BACKUPS
+# A cron function has no pg_dump and no disk that outlives the call: the managed database's own backups apply.
+if BACKUP_SCHEDULE != "off":
+    raise ImproperlyConfigured(
+        f"BACKUP_SCHEDULE={BACKUP_SCHEDULE} cannot run on Vercel (no pg_dump, no lasting disk): set it to off and "
+        "rely on the managed database's backups (README, PostgreSQL); see .env.example."
+    )
+
 # CORE
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, ".vercel.app"]
 

@@ -192,16 +192,19 @@ def test_rendered_units_pass_systemd_analyze_verify(tmp_path):
         "--user", "root", "--group", "root", env=production_env(),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    units = [tmp_path / "folio-web.service", tmp_path / "folio-worker.service"]
+    units = [tmp_path / name for name in systemd.SYSTEMD_FILES]
     checked = subprocess.run([analyze, "verify", *map(str, units)], capture_output=True, text=True, timeout=60)
     # verify only warns (exit 0) about unknown keys, so its output must be empty too.
     assert checked.returncode == 0 and not checked.stderr.strip(), checked.stderr
-    web, worker = (unit.read_text() for unit in units)
+    web, worker, backup, timer = (unit.read_text() for unit in units)
     assert f"ExecStart={ROOT / '.venv'}/bin/gunicorn -c gunicorn.conf.py config.wsgi" in web
     assert f"ExecStart={ROOT / '.venv'}/bin/python manage.py worker" in worker  # the queue and the schedule
-    for unit in (web, worker):
+    assert f"ExecStart={ROOT / '.venv'}/bin/python manage.py db_backup" in backup
+    assert "Persistent=true" in timer
+    for unit in (web, worker, backup):
         for line in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", f"EnvironmentFile={env_file}"):
             assert line in unit
+    for unit in (web, worker):  # the backup is a oneshot: its timer, not Restart=, runs it again
         assert re.search(r"^Restart=(on-failure|always)$", unit, flags=re.MULTILINE)
 
 
@@ -209,3 +212,32 @@ def test_systemd_web_unit_reloads_gunicorn_gracefully():
     web = systemd.systemd_files(examples.EXAMPLE_UNITS)["folio-web.service"]
     assert "ExecReload=/bin/kill -s HUP $MAINPID" in web
     assert "Type=notify" in web  # `systemctl start` returns once Gunicorn's workers are up
+
+
+def unit_values(text: str, key: str) -> list[str]:
+    return re.findall(rf"^{key}=(.*)$", text, flags=re.MULTILINE)
+
+
+def test_the_backup_timer_starts_the_backup_service_daily_and_catches_up_after_downtime():
+    files = systemd.systemd_files(examples.EXAMPLE_UNITS)
+    assert set(files) == {"folio-web.service", "folio-worker.service", "folio-backup.service", "folio-backup.timer"}
+    timer = files["folio-backup.timer"]
+    # No Unit= line: a timer starts the service of its own name, which the files must therefore share.
+    assert not unit_values(timer, "Unit") and "folio-backup.service" in files
+    assert unit_values(timer, "OnCalendar") == ["*-*-* 03:15:00"]
+    assert unit_values(timer, "Persistent") == ["true"]
+    assert unit_values(timer, "WantedBy") == ["timers.target"]
+
+
+def test_the_backup_service_writes_only_backup_dir_with_a_private_umask(tmp_path):
+    result = manage(
+        "render_deploy", "systemd", "--output-dir", str(tmp_path),
+        env=production_env(BACKUP_DIR="/srv/folio/backups", MEDIA_ROOT="/srv/folio/media"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    backup = (tmp_path / "folio-backup.service").read_text()
+    assert unit_values(backup, "Type") == ["oneshot"]
+    assert unit_values(backup, "ReadWritePaths") == ["-/srv/folio/backups"], "writes its backups, reads the media"
+    assert unit_values(backup, "UMask")[-1] == "0077", "systemd applies the last UMask: files 0600 from the start"
+    assert unit_values(backup, "User") == unit_values((tmp_path / "folio-worker.service").read_text(), "User")
+    assert unit_values(backup, "ExecStart")[0].endswith("/bin/python manage.py db_backup")

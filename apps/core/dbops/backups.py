@@ -1,102 +1,105 @@
-"""pg_dump / pg_restore for the configured PostgreSQL, behind `make backup` and `make restore`.
+"""Backups and restores of the configured PostgreSQL, behind `make backup`/`make restore`, the VM's
+folio-backup.timer and the worker's `backup_database` job: all three run `backup_set()`.
 
 Custom format (-Fc): compressed, and pg_restore can restore it into a fresh database, in parallel or selectively.
-Both use the direct URL when there is one: a dump is one long transaction that a transaction pooler would cut.
+A backup set is the dump, the uploads when they are on disk (MEDIA_ROOT as a tar), an off-site copy when
+BACKUP_BUCKET is set, then the retention (BACKUP_KEEP): older sets go only once the new one is complete.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage, storages
 from django.core.management.base import CommandError
 
-from config.database import POSTGRESQL
-from config.env import BASE_DIR
+from . import backup_files, backup_offsite, postgres_client
 
-BACKUP_DIR = BASE_DIR / "backups"
-
-
-def backup_database() -> dict[str, Any]:
-    """The direct connection when there is one (DATABASE_DIRECT_URL), else the site's."""
-    return getattr(settings, "MIGRATION_DATABASE", None) or settings.DATABASES["default"]
+DUMP_MAGIC = b"PGDMP"  # the first bytes of every pg_dump custom-format file
 
 
-def _libpq(database: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
-    """Connection arguments and environment for pg_dump/pg_restore; the password travels in the environment."""
-    if database["ENGINE"] != POSTGRESQL:
-        raise CommandError(f"Backups need PostgreSQL; the database is {database['ENGINE']}.")
-    args = ["--dbname", database["NAME"]]
-    if database.get("HOST"):
-        args += ["--host", str(database["HOST"])]
-    if database.get("PORT"):
-        args += ["--port", str(database["PORT"])]
-    if database.get("USER"):
-        args += ["--username", str(database["USER"])]
-    env = {**os.environ}
-    if database.get("PASSWORD"):
-        env["PGPASSWORD"] = str(database["PASSWORD"])
-    if sslmode := database.get("OPTIONS", {}).get("sslmode"):
-        env["PGSSLMODE"] = str(sslmode)
-    return args, env
+@dataclass
+class BackupSet:
+    dump: Path
+    media: Path | None = None
+    uploaded: list[str] = field(default_factory=list)
+    pruned: list[Path] = field(default_factory=list)
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name)
+def dump(path: Path) -> Path:
+    """pg_dump -Fc into `path`, 0600, appearing only once complete; a failure leaves no file and says why."""
+    target = postgres_client.connection()
+    pg_dump = postgres_client.pg_dump_for(target)
+    with backup_files.private_file(path) as output:
+        result = subprocess.run(
+            [pg_dump, "--format=custom", "--no-owner", "--no-acl", "--dbname", target.dsn],
+            env=target.env(),
+            stdout=output,
+            stderr=subprocess.PIPE,
+            text=False,
+            check=False,
+        )
+        if result.returncode != 0:
+            reason = " ".join(result.stderr.decode(errors="replace").split())
+            raise CommandError(f"pg_dump failed, no backup written and none removed: {reason}")
+    return path
+
+
+def media_on_disk() -> Path | None:
+    """MEDIA_ROOT when uploads are stored there (not in a bucket) and it exists."""
+    storage = storages["default"]
+    if isinstance(storage, FileSystemStorage) and Path(storage.location).is_dir():
+        return Path(storage.location)
+    return None
+
+
+def backup_set(path: Path | None = None) -> BackupSet:
+    """One backup: a dated set in BACKUP_DIR (pruned to BACKUP_KEEP), or a single dump at `path`, never pruned."""
     if path is None:
-        raise CommandError(f"{name} is not installed: apt-get install postgresql-client (same major as the server).")
-    return path
-
-
-def default_backup_path() -> Path:
-    return BACKUP_DIR / f"folio-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.dump"
-
-
-def backup(path: Path) -> Path:
-    """Dump the database to `path` (written under a temporary name first, so a failed dump leaves no file)."""
-    args, env = _libpq(backup_database())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    result = subprocess.run(
-        [_tool("pg_dump"), "--format=custom", "--no-owner", "--no-acl", "--file", str(partial), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        partial.unlink(missing_ok=True)
-        raise CommandError(f"pg_dump failed: {result.stderr.strip()}")
-    partial.replace(path)
-    return path
+        directory = backup_files.private_directory(Path(settings.BACKUP_DIR), variable="BACKUP_DIR")
+        made = BackupSet(dump=dump(backup_files.dated_dump_path(directory)))
+        if media_root := media_on_disk():
+            made.media = backup_files.write_media_archive(media_root, backup_files.media_path_for(made.dump))
+        made.pruned = backup_files.prune(directory, keep=settings.BACKUP_KEEP)
+    else:
+        backup_files.existing_directory(path, variable="BACKUP")
+        made = BackupSet(dump=dump(path))
+    if settings.BACKUP_BUCKET:
+        files = [made.dump] + ([made.media] if made.media else [])
+        made.uploaded = backup_offsite.upload(files, bucket=settings.BACKUP_BUCKET)
+    return made
 
 
 def restore(path: Path) -> None:
     """Restore `path` into the database, replacing what is there, all or nothing (one transaction)."""
     if not path.is_file():
         raise CommandError(f"No backup at {path}; pass BACKUP=path/to/file.dump.")
-    args, env = _libpq(backup_database())
+    with path.open("rb") as source:
+        if source.read(len(DUMP_MAGIC)) != DUMP_MAGIC:
+            raise CommandError(
+                f"{path} is not a pg_dump custom-format file (a .dump from `make backup`); nothing was changed."
+            )
+    target = postgres_client.connection()
     result = subprocess.run(
         [
-            _tool("pg_restore"),
+            postgres_client.tool("pg_restore"),
             "--clean",
             "--if-exists",
             "--no-owner",
             "--no-acl",
             "--single-transaction",
             "--exit-on-error",
-            *args,
+            "--dbname",
+            target.dsn,
             str(path),
         ],
-        env=env,
+        env=target.env(),
         capture_output=True,
         text=True,
         check=False,
     )
     if result.returncode != 0:
-        raise CommandError(f"pg_restore failed, nothing was changed: {result.stderr.strip()}")
+        raise CommandError(f"pg_restore failed, nothing was changed: {' '.join(result.stderr.split())}")

@@ -32,6 +32,7 @@ EXAMPLE_UNITS = SystemdUnits(
     venv=Path("/srv/folio/venv"),
     env_file=Path("/etc/folio/folio.env"),
     writable_paths=(Path("/srv/folio/media"),),
+    backup_dir=Path("/srv/folio/backups"),
 )
 
 EXAMPLE_CLUSTER = KubernetesSite(

@@ -45,7 +45,9 @@ class Command(BaseCommand):
         nginx_parser.add_argument("--https-port", type=int)
         nginx_parser.add_argument("--output-dir", type=Path, help="write the files here instead of printing the site")
 
-        systemd_parser = targets.add_parser("systemd", help="folio-web.service and folio-worker.service")
+        systemd_parser = targets.add_parser(
+            "systemd", help="folio-web.service, folio-worker.service, folio-backup.service and .timer"
+        )
         systemd_parser.add_argument(
             "--project-dir", type=Path, default=settings.BASE_DIR, help="default: this checkout"
         )
@@ -95,6 +97,7 @@ class Command(BaseCommand):
                         user=options["user"],
                         group=options["group"],
                         writable_paths=(Path(settings.MEDIA_ROOT),),
+                        backup_dir=Path(settings.BACKUP_DIR).absolute(),
                     )
                 )
         except RenderError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from email.utils import getaddresses
 
 from config.database import database_entry, direct_entry
-from config.env import BASE_DIR, env, parse_database_url  # noqa: F401 - test.py builds its entry with it
+from config.env import BASE_DIR, env, parse_database_url, web_hosts  # noqa: F401 - test.py builds its entry with it
 
 # READ_DOT_ENV is the one variable that must come from the real environment: it decides whether .env is read.
 if env.bool("READ_DOT_ENV", default=False):
@@ -183,6 +183,11 @@ else:
 # How long an anonymous reader's page may be served from the cache at most (seconds). Saves and deletes
 # invalidate sooner, and no entry outlives the next scheduled essay's published_at.
 PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=600)
+
+# SEVERAL APP HOSTS
+# The app hosts nginx balances over (`render_deploy nginx`), host:port each, comma-separated; empty = this machine's
+# Gunicorn (GUNICORN_BIND) alone. More than one needs every piece of state shared (preflight, folio.E044).
+WEB_HOSTS = web_hosts("WEB_HOSTS", env.list("WEB_HOSTS", default=[]))
 
 # ESSAYS
 # Cover uploads above this size are refused with a form error (megabytes, default 5).

@@ -241,6 +241,14 @@ class Bed:
                 raise AssertionError(f"nginx workers {old & current} still running {timeout:.0f} s after a reload")
             time.sleep(0.1)
 
+    def reload_nginx(self) -> None:
+        """`nginx -s reload` in lb, and until its new workers alone serve."""
+        old = self.nginx_workers()
+        result = subprocess.run(self.nginx_command("-s", "reload"), capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            raise AssertionError(f"nginx -s reload failed: {result.stderr}")
+        self.wait_for_new_nginx_workers(old)
+
     def web_hosts(self) -> str:
         return ",".join(f"{self.address(name)}:{APP_PORT}" for name in APPS)
 
@@ -348,7 +356,8 @@ def hosts_bed() -> Iterator[Bed]:
                 ALLOWED_HOSTS=DOMAIN,
                 ADMIN_URL=ADMIN_URL,
                 BEHIND_PROXY="true",
-                FORWARDED_ALLOW_IPS=net.addresses["lb"],
+                # lb, and the host's own loopback, where a local probe (or a test) asks as lb would.
+                FORWARDED_ALLOW_IPS=f"{net.addresses['lb']},127.0.0.1",
                 # Each host listens on all its addresses: its loopback too, where a local probe asks.
                 GUNICORN_BIND=f"0.0.0.0:{APP_PORT}",
                 WEB_CONCURRENCY="2",

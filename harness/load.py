@@ -23,6 +23,13 @@ from harness.hosts import Bed
 # A reader's patience, and more than nginx needs to pass a request stuck on a dead host to the next one
 # (GUNICORN_TIMEOUT in the bed, 10 s, plus the connect timeout).
 CLIENT_TIMEOUT = 30.0
+# Seconds each client waits between its requests: a steady reader load, not a benchmark, on a 2-core machine
+# others share (4 threads: at most 80 requests a second).
+PACE = 0.05
+# What a kept-open connection the server closed between two requests looks like to the client (a reload's old
+# nginx workers close their idle keep-alive connections). Browsers, curl and urllib3 send an idempotent request
+# again on a new connection then (RFC 9112, 9.3.1); so does this client, once, and counts it.
+CLOSED_UNDER_US = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
 @dataclass(frozen=True)
@@ -35,12 +42,17 @@ class Outcome:
 
 
 class ReadLoad:
-    def __init__(self, bed: Bed, paths: list[str], *, threads: int, max_requests: int, max_seconds: float) -> None:
+    def __init__(
+        self, bed: Bed, paths: list[str], *, threads: int, max_requests: int, max_seconds: float, pace: float = PACE
+    ) -> None:
         self.bed = bed
         self.paths = itertools.cycle(paths)
         self.threads = threads
         self.max_requests = max_requests
         self.max_seconds = max_seconds
+        self.pace = pace
+        # Requests sent again on a fresh connection because the server closed a kept-open one as it was reused.
+        self.resent = 0
         self.outcomes: list[Outcome] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -64,13 +76,24 @@ class ReadLoad:
             over = len(self.outcomes) >= self.max_requests or time.monotonic() - self.began > self.max_seconds
             return None if over or self._stop.is_set() else next(self.paths)
 
+    def _get(self, connection: http.client.HTTPSConnection | None, path: str):
+        """(connection, response): a kept-open connection the server closed is replaced once."""
+        if connection is not None:
+            try:
+                return connection, self.bed.request("GET", path, connection=connection)
+            except CLOSED_UNDER_US:
+                connection.close()
+                with self._lock:
+                    self.resent += 1
+        connection = self.bed.connection(timeout=CLIENT_TIMEOUT)
+        return connection, self.bed.request("GET", path, connection=connection)
+
     def _run(self) -> None:
         connection: http.client.HTTPSConnection | None = None
         while (path := self._next()) is not None:
             started = time.monotonic()
             try:
-                connection = connection or self.bed.connection(timeout=CLIENT_TIMEOUT)
-                response = self.bed.request("GET", path, connection=connection)
+                connection, response = self._get(connection, path)
                 outcome = Outcome(started, time.monotonic(), response.status, response.release)
                 if response.headers.get("connection", "").lower() == "close":
                     connection.close()
@@ -82,6 +105,7 @@ class ReadLoad:
                 connection = None
             with self._lock:
                 self.outcomes.append(outcome)
+            self._stop.wait(self.pace)
         if connection is not None:
             connection.close()
 
@@ -115,4 +139,9 @@ class ReadLoad:
     def summary(self) -> str:
         by_host = Counter(outcome.release or "no answer" for outcome in self.outcomes)
         statuses = Counter(outcome.status for outcome in self.outcomes)
-        return f"{len(self.outcomes)} requests, by host {dict(by_host)}, statuses {dict(statuses)}"
+        errors = Counter(outcome.error.split(":")[0] for outcome in self.outcomes if outcome.error)
+        return (
+            f"{len(self.outcomes)} requests, by host {dict(by_host)}, statuses {dict(statuses)}"
+            + (f", errors {dict(errors)}" if errors else "")
+            + f", {self.resent} sent again after a kept-open connection was closed"
+        )

@@ -1,6 +1,6 @@
 """Linux network namespaces as hosts: one address and one link each, on a bridge of their own.
 
-    with network(prefix, ["lb", "app1"], subnet) as net:
+    with network(["lb", "app1"], "10.214.0.0/24") as net:
         net.popen("app1", [...])           # a server on app1's address
         with net.inside("lb"): ...         # sockets opened here are lb's (this thread only)
         net.link_down("app1")              # app1's cable pulled
@@ -161,10 +161,6 @@ class Network:
         return subprocess.run(
             in_namespace(self.name(host), command), capture_output=True, text=True, check=False, **kwargs
         )
-
-    def interface(self, host: str) -> tuple[str, str]:
-        """(namespace, device) of `host`'s end of its cable."""
-        return self.name(host), "eth0"
 
     def link_down(self, host: str) -> None:
         ip("link", "set", "eth0", "down", namespace=self.name(host))

@@ -20,8 +20,9 @@ pytestmark = pytest.mark.services
 
 PATHS = ["/", *[f"/essays/{slug}/" for slug in SLUGS[:3]]]
 # Bounded in count and time; the faults below happen well inside both.
-MAX_REQUESTS = 3000
-MAX_SECONDS = 120.0
+MAX_REQUESTS = 8000
+MAX_SECONDS = 150.0
+THREADS = 4
 
 
 def test_app1_killed_during_a_read_load_fails_no_get(bed):
@@ -95,7 +96,7 @@ def test_app1s_link_cut_and_then_lossy_during_a_read_load(bed):
         thread.start()
     for thread in warm:
         thread.join(30)
-    with ReadLoad(bed, PATHS, threads=4, max_requests=MAX_REQUESTS, max_seconds=MAX_SECONDS) as load:
+    with ReadLoad(bed, PATHS, threads=THREADS, max_requests=MAX_REQUESTS, max_seconds=MAX_SECONDS) as load:
         load.wait_for_requests(20, release="app1")
         cut_at = time.monotonic()
         bed.net.link_down("app1")
@@ -119,7 +120,13 @@ def test_app1s_link_cut_and_then_lossy_during_a_read_load(bed):
         load.wait_for_requests(200, after=lossy_at)
         bed.net.clear_loss("app1")
     first, last = load.window()
-    print(f"\nlink cut, then {how}: {load.summary()}; /health/ready 503 in {took:.2f} s, a page on the dead link "
-          f"503 in {page_took:.2f} s, ready again {back:.2f} s after the link returned")  # fmt: skip
+    # nginx passes on a request app1 never answered, but not a response app1 had begun: its headers are on their
+    # way to the reader, and a cut before the body arrives leaves it truncated after the read timeout. Only a
+    # request in flight at the cut may fail so (at most one per client thread); any other failure is a defect.
+    at_the_cut = [o for o in load.failures() if o.started <= cut_at <= o.ended and "IncompleteRead" in o.error]
+    print(f"\nlink cut, then {how}: {load.summary()}; {len(at_the_cut)} responses app1 had begun when its link was "
+          f"cut arrived truncated; /health/ready 503 in {took:.2f} s, a page on the dead link 503 in "
+          f"{page_took:.2f} s, ready again {back:.2f} s after the link returned")  # fmt: skip
     assert first < cut_at < lossy_at < last
-    assert load.failures() == []
+    assert [o for o in load.failures() if o not in at_the_cut] == []
+    assert len(at_the_cut) <= THREADS

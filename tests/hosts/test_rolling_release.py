@@ -35,7 +35,7 @@ def make(bed, target: str, host: str = "") -> None:
 
 
 def test_a_release_rolls_across_both_hosts_under_load_without_a_failed_request(bed):
-    with ReadLoad(bed, PATHS, threads=4, max_requests=20000, max_seconds=300) as load:
+    with ReadLoad(bed, PATHS, threads=4, max_requests=20000, max_seconds=240) as load:
         load.wait_for_requests(20, release="app1")
         steps = {}
         for name in APPS:

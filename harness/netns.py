@@ -63,7 +63,7 @@ def namespace_pids(namespace: str) -> list[int]:
     return [int(pid) for pid in ip("netns", "pids", namespace, check=False).stdout.split()]
 
 
-def _start_time(pid: int) -> str:
+def process_start_time(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19]
     except (OSError, IndexError):
@@ -76,7 +76,7 @@ def _owner_alive(prefix: str) -> bool:
     except (OSError, ValueError):
         return False
     # The start time tells the owner from a later process that got its pid.
-    return _start_time(int(pid)) == started
+    return process_start_time(int(pid)) == started
 
 
 def kill_namespace_processes(namespace: str) -> None:
@@ -201,7 +201,7 @@ def network(hosts: Sequence[str], subnet: str) -> Iterator[Network]:
     prefix = new_prefix()
     net = Network(prefix=prefix, subnet=ipaddress.ip_network(subnet))
     OWNERS.mkdir(parents=True, exist_ok=True)
-    (OWNERS / prefix).write_text(f"{os.getpid()} {_start_time(os.getpid())}")
+    (OWNERS / prefix).write_text(f"{os.getpid()} {process_start_time(os.getpid())}")
     made: list[str] = []
     try:
         switch = net.name(SWITCH)

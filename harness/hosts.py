@@ -208,7 +208,7 @@ class Bed:
 
     # LOAD BALANCER
 
-    def render_site(self, *drained: str, env: dict[str, str] | None = None) -> list[str]:
+    def render_site(self, *drained: str) -> list[str]:
         """The `render_deploy nginx` command line for lb's site (for `make drain`/`rejoin`, or run as is)."""
         prefix = self.nginx_conf.parent
         return [

@@ -71,6 +71,8 @@ def test_a_post_in_flight_on_a_killed_host_is_not_replayed_on_the_other(bed, edi
         raise AssertionError("no POST was held by app1")
     bed.kill_app("app1")
     post.join(60)
+    print(f"\nPOST held by app1 when it was killed: answered {answer[0].status if answer else None}, "
+          f"{essays_with_slug(bed, slug)} rows saved")  # fmt: skip
     assert answer and answer[0].status in (502, 504), answer
     assert answer[0].release == ""  # nginx's own error page: no host answered it
     assert essays_with_slug(bed, slug) == 0

@@ -81,3 +81,16 @@ def test_preflight_lets_several_hosts_share_redis_database_sessions_and_a_bucket
     settings.WEB_HOSTS = [HOSTS[0]]
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     assert several_hosts_with_host_local_state.messages() == []
+
+
+def test_render_deploy_nginx_reads_web_hosts_and_refuses_an_upstream_beside_them(tmp_path):
+    from harness.project import manage, production_env
+
+    env = production_env(WEB_HOSTS=",".join(HOSTS))
+    rendered = manage("render_deploy", "nginx", "--domain", "folio.example.org", "--drain", HOSTS[1], "--output-dir",
+                      str(tmp_path), env=env)  # fmt: skip
+    assert rendered.returncode == 0, rendered.stderr
+    assert f"server {HOSTS[1]} down;" in (tmp_path / "folio.conf").read_text()
+
+    both = manage("render_deploy", "nginx", "--domain", "folio.example.org", "--upstream", "127.0.0.1:8000", env=env)
+    assert both.returncode != 0 and "WEB_HOSTS" in both.stderr

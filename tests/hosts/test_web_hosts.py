@@ -11,6 +11,7 @@ from apps.core.checks.hosts import several_hosts_with_host_local_state
 from apps.core.deploy import examples, nginx
 from apps.core.deploy.templates import RenderError
 from config.env import web_hosts
+from harness.project import manage, production_env
 
 HOSTS = ("10.0.0.11:8000", "10.0.0.12:8000")
 
@@ -84,8 +85,6 @@ def test_preflight_lets_several_hosts_share_redis_database_sessions_and_a_bucket
 
 
 def test_render_deploy_nginx_reads_web_hosts_and_refuses_an_upstream_beside_them(tmp_path):
-    from harness.project import manage, production_env
-
     env = production_env(WEB_HOSTS=",".join(HOSTS))
     rendered = manage("render_deploy", "nginx", "--domain", "folio.example.org", "--drain", HOSTS[1], "--output-dir",
                       str(tmp_path), env=env)  # fmt: skip

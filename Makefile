@@ -144,6 +144,26 @@ release:
 	systemctl reload folio-web
 	systemctl restart folio-worker
 
+# SEVERAL APP HOSTS (README, "Several app hosts"): on the load balancer, with the production environment (WEB_HOSTS)
+# loaded, take one app host out of nginx's rotation before replacing its code, and put it back after. nginx has no
+# active health checks: a host is drained by rendering it `down` and reloading, which lets in-flight requests end.
+#   make drain HOST=10.0.0.11:8000 NGINX_SITE_ARGS="--domain folio.example.org" NGINX_SITE_DIR=/etc/nginx/sites-available
+# NGINX is the command that checks and signals the running nginx (the system's by default).
+NGINX ?= nginx
+NGINX_SITE_DIR ?= /etc/nginx/sites-available
+NGINX_SITE_ARGS ?=
+.PHONY: drain rejoin
+drain: install
+	$(if $(HOST),,$(error HOST=host:port is required, one of WEB_HOSTS))
+	$(BIN)/python manage.py render_deploy nginx $(NGINX_SITE_ARGS) --drain $(HOST) --output-dir $(NGINX_SITE_DIR)
+	$(NGINX) -t -q
+	$(NGINX) -s reload
+
+rejoin: install
+	$(BIN)/python manage.py render_deploy nginx $(NGINX_SITE_ARGS) --output-dir $(NGINX_SITE_DIR)
+	$(NGINX) -t -q
+	$(NGINX) -s reload
+
 # DOCKER: a release of docker-compose.production.yml, one web replica at a time (deploy/docker/release.sh says how).
 .PHONY: docker-release
 docker-release:

@@ -7,6 +7,7 @@ stops start-up with one sentence that names the variable and points at `.env.exa
 from __future__ import annotations
 
 import ipaddress
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,22 @@ class FolioEnv(environ.Env):
 
 
 env = FolioEnv()
+
+
+# host:port, where the host is a name or an IPv4 address, or [an IPv6 address].
+HOST_PORT = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})")
+
+
+def web_hosts(name: str, values: list[str]) -> list[str]:
+    """App hosts as nginx's `server` lines name them: host:port each, no duplicates (one would get twice the load)."""
+    hosts = [value.strip() for value in values if value.strip()]
+    for host in hosts:
+        match = HOST_PORT.fullmatch(host)
+        if match is None or not 0 < int(match.group(1)) < 65536:
+            raise ImproperlyConfigured(f"{name}: {host!r} is not host:port (e.g. 10.0.0.11:8000); {HINT}.")
+    if len(set(hosts)) != len(hosts):
+        raise ImproperlyConfigured(f"{name} names a host twice: {', '.join(hosts)}; {HINT}.")
+    return hosts
 
 
 def require(name: str, value: Any) -> Any:

@@ -16,7 +16,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,9 @@ class Cluster:
     port: int
     user: str = "postgres"
     password: str = ""
+    # Where the test reaches a server whose TCP address is in another network namespace (harness/hosts.py): its
+    # Unix socket directory, which every namespace shares with the file system.
+    socket_dir: str = ""
 
     @classmethod
     def from_url(cls, url: str) -> Cluster:
@@ -61,7 +64,12 @@ class Cluster:
     def connect(self, database: str = "postgres", **kwargs) -> psycopg.Connection:
         kwargs.setdefault("connect_timeout", CONNECT_TIMEOUT)
         return psycopg.connect(
-            host=self.host, port=self.port, user=self.user, password=self.password or None, dbname=database, **kwargs
+            host=self.socket_dir or self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password or None,
+            dbname=database,
+            **kwargs,
         )
 
     def accepts_connections(self) -> bool:
@@ -115,7 +123,18 @@ def _as_postgres(command: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def private_cluster(*, max_connections: int = 300, settings: dict[str, str] | None = None) -> Iterator[Cluster]:
+def private_cluster(
+    *,
+    max_connections: int = 300,
+    settings: dict[str, str] | None = None,
+    listen: str = "127.0.0.1",
+    port: int | None = None,
+    launcher: Sequence[str] = (),
+    trusted_network: str = "",
+) -> Iterator[Cluster]:
+    """A throwaway cluster on `listen`:`port` (default: a free loopback port). `launcher` prefixes the server's
+    command (`ip netns exec NS`: another host's address); `trusted_network` is let in without a password, and the
+    yielded Cluster is then reached through its Unix socket."""
     workdir = Path(tempfile.mkdtemp(prefix="folio-bench-pg-"))
     process = None
     try:
@@ -127,9 +146,12 @@ def private_cluster(*, max_connections: int = 300, settings: dict[str, str] | No
                           "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"]),
             check=True, capture_output=True, timeout=120,
         )  # fmt: skip
-        port = free_port()
+        if trusted_network:
+            with (data / "pg_hba.conf").open("a") as hba:
+                hba.write(f"host all all {trusted_network} trust\n")
+        port = port or free_port()
         options = {
-            "listen_addresses": "127.0.0.1",
+            "listen_addresses": listen,
             "port": str(port),
             "unix_socket_directories": str(workdir),
             "max_connections": str(max_connections),
@@ -145,9 +167,9 @@ def private_cluster(*, max_connections: int = 300, settings: dict[str, str] | No
         log = workdir / "postgres.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
-                _as_postgres(command), stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+                [*launcher, *_as_postgres(command)], stdout=output, stderr=subprocess.STDOUT, start_new_session=True
             )
-        cluster = Cluster("127.0.0.1", port)
+        cluster = Cluster(listen, port, socket_dir=str(workdir) if launcher else "")
         wait_until_ready(
             process, cluster.accepts_connections, what="private PostgreSQL", timeout=60, interval=0.2, log=read_log(log)
         )

@@ -8,7 +8,7 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # Importing registers the system checks (their ids: apps/core/checks/ids.py).
-        from .checks import database, deploy, probes, security, serverless  # noqa: F401
+        from .checks import database, deploy, hosts, probes, security, serverless  # noqa: F401
 
         # Imported only when asked for: sentry-sdk costs a serverless cold start real time (http/sentry.py).
         if settings.SENTRY_DSN:

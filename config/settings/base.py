@@ -8,7 +8,7 @@ uses. `.env.example` lists them all.
 from __future__ import annotations
 
 from config.database import database_entry, direct_entry
-from config.env import BASE_DIR, env, parse_database_url  # noqa: F401 - test.py builds its entry with it
+from config.env import BASE_DIR, env, parse_database_url, web_hosts  # noqa: F401 - test.py builds its entry with it
 from config.mail import admins, email_settings
 
 # READ_DOT_ENV is the one variable that must come from the real environment: it decides whether .env is read.
@@ -191,6 +191,11 @@ PAGE_CACHE_STALE_SECONDS = env.seconds("PAGE_CACHE_STALE_SECONDS", default=2.0)
 # just before it may stay as it was for as long; false renders every page, which with the database down is the
 # 503 page. True by default: an outage stops every edit anyway, and the page public a moment ago beats a 503.
 PAGE_CACHE_STALE_IF_ERROR = env.bool("PAGE_CACHE_STALE_IF_ERROR", default=True)
+
+# SEVERAL APP HOSTS
+# The app hosts nginx balances over (`render_deploy nginx`), host:port each, comma-separated; empty = this machine's
+# Gunicorn (GUNICORN_BIND) alone. More than one needs every piece of state shared (preflight, folio.E044).
+WEB_HOSTS = web_hosts("WEB_HOSTS", env.list("WEB_HOSTS", default=[]))
 
 # ESSAYS
 # Cover uploads above this size are refused with a form error (megabytes, default 5).

@@ -62,4 +62,6 @@ CHECK_IDS: dict[str, CheckId] = {
     "folio.W033": CheckId("deploy", (DOCKER,), PREFLIGHT, advisory=True),
     "folio.W034": CheckId("deploy", SERVERS, PREFLIGHT, advisory=True),
     "folio.W035": CheckId("deploy", TARGETS, DEPLOY),
+    # SEVERAL APP HOSTS (hosts.py)
+    "folio.E044": CheckId("deploy", SERVERS, DEPLOY),
 }

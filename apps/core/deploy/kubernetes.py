@@ -70,6 +70,7 @@ NOT_FOR_A_CLUSTER = {
     "STATIC_ROOT": "collected into the image",
     "MEDIA_ROOT": "media live in the bucket (AWS_STORAGE_BUCKET_NAME)",
     "FOLIO_RELEASE": "the image carries its release",
+    "WEB_HOSTS": "the Service balances over the pods; WEB_HOSTS is for nginx in front of VMs",
     "DEBUG": "production refuses it",
     "DJANGO_BUILD": "build time only",
     "STATIC_FROM_FINDERS": "Vercel only",

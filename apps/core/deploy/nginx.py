@@ -22,6 +22,13 @@ LOGIN_BURST = 5
 LOGIN_RETRY_AFTER = 60 // int(LOGIN_RATE.removesuffix("r/m"))
 # nginx 1.25.1 moved HTTP/2 from a `listen` parameter to its own directive (Debian 12 ships 1.22).
 HTTP2_DIRECTIVE_SINCE = (1, 25, 1)
+# Several app hosts: one failed attempt (a refused or reset connection, a timeout, a 502/503) takes a host out of
+# the rotation for FAIL_TIMEOUT, after which one request tries it again. Open-source nginx has no active checks.
+MAX_FAILS = 1
+FAIL_TIMEOUT = "10s"
+# A host that does not answer SYN (its link is cut) costs a request this long before the next host is tried; the
+# 60 s default would hold every request that picked it for a minute.
+UPSTREAM_CONNECT_TIMEOUT = "2s"
 
 
 def security_headers(settings: Any) -> list[tuple[str, str]]:
@@ -82,7 +89,7 @@ class NginxSite:
     domain: str
     static_root: Path
     media_root: Path
-    upstream: str
+    upstream: str  # one host: today's site, no retries
     # Gunicorn's timeout: nginx must wait as long, or it answers 504 while Gunicorn is still working.
     upstream_timeout: int
     # Gunicorn's keepalive: nginx must drop an idle connection first, or it may reuse one Gunicorn is closing.
@@ -101,6 +108,26 @@ class NginxSite:
     http_port: int = 80
     https_port: int = 443
     http2_directive: bool = False
+    # Several app hosts (WEB_HOSTS) replace `upstream`; a drained one is rendered `down` (no new requests).
+    web_hosts: tuple[str, ...] = ()
+    drained: tuple[str, ...] = ()
+
+    def upstream_servers(self) -> list[str]:
+        if not self.web_hosts:
+            if self.drained:
+                raise RenderError("--drain needs WEB_HOSTS: one host cannot be drained (nothing would serve)")
+            return [self.upstream]
+        unknown = [host for host in self.drained if host not in self.web_hosts]
+        if unknown:
+            raise RenderError(f"--drain {', '.join(unknown)}: not in WEB_HOSTS ({', '.join(self.web_hosts)})")
+        if len(self.web_hosts) == 1 and not self.drained:
+            return list(self.web_hosts)  # one host elsewhere: today's site, pointed at it
+        if set(self.web_hosts) <= set(self.drained):
+            raise RenderError("--drain names every host in WEB_HOSTS: nothing would serve; rejoin one first")
+        return [
+            f"{host} down" if host in self.drained else f"{host} max_fails={MAX_FAILS} fail_timeout={FAIL_TIMEOUT}"
+            for host in self.web_hosts
+        ]
 
     def context(self) -> dict[str, Any]:
         check_host_name(self.domain)
@@ -112,7 +139,10 @@ class NginxSite:
             "server_names": " ".join([self.domain, *self.aliases]),
             "static_root": str(self.static_root).rstrip("/"),
             "media_root": str(self.media_root).rstrip("/"),
-            "upstream": self.upstream,
+            "upstream_servers": self.upstream_servers(),
+            "several_hosts": len(self.web_hosts) > 1,
+            "upstream_tries": len(self.web_hosts),
+            "upstream_connect_timeout": UPSTREAM_CONNECT_TIMEOUT,
             "upstream_timeout": f"{self.upstream_timeout}s",
             "upstream_idle_timeout": f"{max(self.upstream_keepalive - 1, 1)}s",
             "admin_login_path": self.admin_url.strip("/") + "/login/",
@@ -162,6 +192,9 @@ def nginx_site_from_settings(settings: Any, **options: Any) -> NginxSite:
         "body_limit_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
         "security_headers": security_headers(settings),
         "http2_directive": version >= HTTP2_DIRECTIVE_SINCE,
+        "web_hosts": tuple(settings.WEB_HOSTS),
     }
     values.update({key: value for key, value in options.items() if value not in (None, "", ())})
+    if options.get("upstream") and settings.WEB_HOSTS:
+        raise RenderError("--upstream names one host but WEB_HOSTS names the app hosts: give one or the other")
     return NginxSite(**values)

@@ -43,6 +43,13 @@ class Command(BaseCommand):
         nginx_parser.add_argument("--listen-address", action="append", default=[], help="default: all IPv4 and IPv6")
         nginx_parser.add_argument("--http-port", type=int)
         nginx_parser.add_argument("--https-port", type=int)
+        nginx_parser.add_argument(
+            "--drain",
+            action="append",
+            default=[],
+            metavar="HOST:PORT",
+            help="render this WEB_HOSTS host `down`: no new requests (reload nginx after); `make drain` does both",
+        )
         nginx_parser.add_argument("--output-dir", type=Path, help="write the files here instead of printing the site")
 
         systemd_parser = targets.add_parser(
@@ -123,6 +130,7 @@ class Command(BaseCommand):
             listen_addresses=tuple(f"{address}:" for address in options["listen_address"]),
             http_port=options["http_port"],
             https_port=options["https_port"],
+            drained=tuple(options["drain"]),
         )
 
     def write(self, files: dict[Path, str]) -> None:

@@ -24,7 +24,6 @@ from tests.content.front_client import FrontClient
 pytestmark = pytest.mark.django_db
 
 
-
 def redis_cache(location: str, prefix: str) -> dict:
     return {
         "default": {

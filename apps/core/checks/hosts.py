@@ -1,8 +1,10 @@
 """Several app hosts (WEB_HOSTS) need every piece of per-visitor state shared: folio.E044.
 
 Behind one load balancer a visitor's next request lands on any host. A session kept on one host logs them out on
-the next; a per-process cache serves the old page after an edit on another host; an upload kept on one host's
-disk is a broken image on every page the others render (and nginx, on its own machine, has none of them).
+the next; an upload kept on one host's disk is a broken image on every page the others render (and nginx, on its
+own machine, has none of them). A per-host cache is allowed: the page cache follows an edit on any host through
+the database-kept generation (apps/content/pagecache/generation.py) within PAGE_CACHE_STALE_SECONDS; Redis only
+saves each host rendering the page once.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from django.conf import settings
 from .rules import rule
 from .serverless import FILESYSTEM_STORAGE
 
-# Caches every host reaches (LocMem and the file cache live on one host, or in one process).
+# Caches that live on one host, or in one process: sessions kept in one are lost on the next host.
 HOST_LOCAL_CACHES = frozenset(
     {
         "django.core.cache.backends.locmem.LocMemCache",
@@ -36,10 +38,8 @@ def host_local_state() -> list[str]:
     cache = settings.CACHES.get("default", {}).get("BACKEND", "")
     engine = settings.SESSION_ENGINE
     local = []
-    if cache in HOST_LOCAL_CACHES:
-        local.append(f"the cache ({cache.rsplit('.', 1)[1]}: set REDIS_URL)")
     if engine not in SHARED_SESSIONS and not (engine == CACHE_SESSIONS and cache not in HOST_LOCAL_CACHES):
-        local.append(f"sessions (SESSION_ENGINE {engine})")
+        local.append(f"sessions (SESSION_ENGINE {engine} on a {cache.rsplit('.', 1)[1]}: set REDIS_URL)")
     if settings.STORAGES.get("default", {}).get("BACKEND") == FILESYSTEM_STORAGE:
         local.append(f"uploads (MEDIA_ROOT {settings.MEDIA_ROOT}: set AWS_STORAGE_BUCKET_NAME)")
     return local
@@ -47,7 +47,7 @@ def host_local_state() -> list[str]:
 
 @rule(
     "folio.E044",
-    hint="Share them (REDIS_URL, AWS_STORAGE_BUCKET_NAME, database sessions) or name one host in WEB_HOSTS.",
+    hint="Share them (database sessions or REDIS_URL, AWS_STORAGE_BUCKET_NAME) or name one host in WEB_HOSTS.",
 )
 def several_hosts_with_host_local_state() -> str | None:
     hosts = settings.WEB_HOSTS

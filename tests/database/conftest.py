@@ -11,7 +11,7 @@ from harness.availability import unavailable
 from harness.pgbouncer import PgBouncer, running_pgbouncer
 from harness.postgres import Cluster
 from harness.processes import ServiceDidNotStart
-from harness.project import clean_env
+from harness.project import clean_env, manage
 
 
 @pytest.fixture
@@ -53,3 +53,13 @@ def make_database(server) -> Iterator:
 def site_env(database_url: str, **overrides: str) -> dict[str, str]:
     """Development settings (DEBUG, static files from the apps) on `database_url`: the pooling code is base.py's."""
     return clean_env(DJANGO_SETTINGS_MODULE="config.settings.development", DATABASE_URL=database_url, **overrides)
+
+
+@pytest.fixture
+def seeded(server, make_database) -> str:
+    """A scratch database migrated and seeded with the demo essays, by name."""
+    name = make_database()
+    env = site_env(server.url(name))
+    assert manage("migrate", "--noinput", env=env).returncode == 0
+    assert manage("seed_demo", env=env).returncode == 0
+    return name

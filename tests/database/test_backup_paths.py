@@ -17,7 +17,7 @@ from apps.core.dbops.backup_offsite import PREFIX
 from harness.availability import unavailable
 from harness.processes import ServiceDidNotStart, read_log, stop_process_group
 from harness.project import ROOT, manage, production_env, run_in_project
-from harness.s3 import ACCESS_KEY, REGION, SECRET_KEY, running_s3
+from harness.s3 import running_s3
 from tests.database.conftest import site_env
 from tests.database.test_backups import essays, one_line_error
 
@@ -27,15 +27,6 @@ UV = Path(sys.executable).parent / "uv"
 # A fresh Django process on a loaded 2-core machine has taken a minute to start (harness/project.py HUNG_AFTER);
 # then one look at the schedule (the worker's first, at start) and a dump of a few hundred kilobytes.
 WORKER_BACKUP_WITHIN = 180.0
-
-
-@pytest.fixture
-def seeded(server, make_database) -> str:
-    name = make_database()
-    env = site_env(server.url(name))
-    assert manage("migrate", "--noinput", env=env).returncode == 0
-    assert manage("seed_demo", env=env).returncode == 0
-    return name
 
 
 def server_env(server, name: str, tmp_path: Path, **overrides: str) -> dict[str, str]:
@@ -154,13 +145,9 @@ def s3(tmp_path):
 
 def s3_env(s3, bucket: str) -> dict[str, str]:
     """The off-site copy's settings; uploads stay on disk (no AWS_STORAGE_BUCKET_NAME), so the media tar goes too."""
-    return {
-        "BACKUP_BUCKET": bucket,
-        "AWS_S3_ENDPOINT_URL": s3.endpoint,
-        "AWS_S3_REGION_NAME": REGION,
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-    }
+    env = s3.env(bucket)
+    env["BACKUP_BUCKET"] = env.pop("AWS_STORAGE_BUCKET_NAME")
+    return env
 
 
 def test_the_off_site_copy_puts_the_dump_and_the_media_tar_in_the_bucket_byte_for_byte(s3, server, seeded, tmp_path):

@@ -99,17 +99,8 @@ def one_line_error(result) -> str:
     return lines[0]
 
 
-@pytest.fixture
-def migrated(server, make_database) -> str:
-    name = make_database()
-    env = site_env(server.url(name))
-    assert manage("migrate", "--noinput", env=env).returncode == 0
-    assert manage("seed_demo", env=env).returncode == 0
-    return name
-
-
-def test_a_backup_set_is_0600_in_a_0700_directory_with_the_uploads_beside_the_dump(server, migrated, tmp_path):
-    result = manage("db_backup", env=backup_env(server, migrated, tmp_path))
+def test_a_backup_set_is_0600_in_a_0700_directory_with_the_uploads_beside_the_dump(server, seeded, tmp_path):
+    result = manage("db_backup", env=backup_env(server, seeded, tmp_path))
     assert result.returncode == 0, result.stderr
     directory = tmp_path / "backups"
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
@@ -125,11 +116,11 @@ def test_a_backup_set_is_0600_in_a_0700_directory_with_the_uploads_beside_the_du
 
 
 @pytest.mark.parametrize("keep", [1, 2])
-def test_retention_keeps_the_newest_sets_the_new_one_first_and_never_a_named_dump(server, migrated, tmp_path, keep):
+def test_retention_keeps_the_newest_sets_the_new_one_first_and_never_a_named_dump(server, seeded, tmp_path, keep):
     directory = tmp_path / "backups"
     old = old_sets(directory)
     (directory / "before-upgrade.dump").write_bytes(b"PGDMP named by hand")
-    result = manage("db_backup", env=backup_env(server, migrated, tmp_path, BACKUP_KEEP=str(keep)))
+    result = manage("db_backup", env=backup_env(server, seeded, tmp_path, BACKUP_KEEP=str(keep)))
     assert result.returncode == 0, result.stderr
     dumps = sorted(directory.glob("folio-*.dump"))
     assert len(dumps) == keep
@@ -157,16 +148,16 @@ def refusing_role(server, name: str) -> Iterator[str]:
 
 
 @pytest.mark.parametrize("failure", ["no such database", "a database that refuses pg_dump"])
-def test_a_failing_dump_leaves_every_earlier_backup_as_it_was_and_no_partial_file(server, migrated, tmp_path, failure):
+def test_a_failing_dump_leaves_every_earlier_backup_as_it_was_and_no_partial_file(server, seeded, tmp_path, failure):
     directory = tmp_path / "backups"
     old = old_sets(directory)
     with contextlib.ExitStack() as stack:
         if failure == "no such database":
             url = server.url(f"folio_missing_{uuid.uuid4().hex[:8]}")
         else:
-            role = stack.enter_context(contextlib.contextmanager(refusing_role)(server, migrated))
-            url = f"postgres://{role}@{server.host}:{server.port}/{migrated}"
-        env = backup_env(server, migrated, tmp_path, BACKUP_KEEP="1")
+            role = stack.enter_context(contextlib.contextmanager(refusing_role)(server, seeded))
+            url = f"postgres://{role}@{server.host}:{server.port}/{seeded}"
+        env = backup_env(server, seeded, tmp_path, BACKUP_KEEP="1")
         env["DATABASE_URL"] = url
         result = manage("db_backup", env=env)
         line = one_line_error(result)
@@ -193,9 +184,9 @@ def server_major(server) -> str:
     return str(number // 10000)
 
 
-def test_a_pg_dump_older_than_the_server_is_refused_naming_both_versions(server, migrated, tmp_path):
+def test_a_pg_dump_older_than_the_server_is_refused_naming_both_versions(server, seeded, tmp_path):
     fake = fake_pg_dump(tmp_path / "bin", "9.6.24")
-    env = backup_env(server, migrated, tmp_path)
+    env = backup_env(server, seeded, tmp_path)
     env["PATH"] = f"{fake}{os.pathsep}{env['PATH']}"
     line = one_line_error(manage("db_backup", env=env))
     major = server_major(server)
@@ -205,22 +196,20 @@ def test_a_pg_dump_older_than_the_server_is_refused_naming_both_versions(server,
     assert not (tmp_path / "backups").exists() or not list((tmp_path / "backups").iterdir())
 
 
-def test_the_real_pg_dump_passes_the_version_check(server, migrated, tmp_path):
+def test_the_real_pg_dump_passes_the_version_check(server, seeded, tmp_path):
     real = shutil.which("pg_dump")
     version = subprocess.run([real, "--version"], capture_output=True, text=True, check=True).stdout
     assert int(version.split(")")[1].split(".")[0]) >= int(server_major(server)), "the machine's own is new enough"
-    result = manage("db_backup", env=backup_env(server, migrated, tmp_path))
+    result = manage("db_backup", env=backup_env(server, seeded, tmp_path))
     assert result.returncode == 0, result.stderr
     assert len(list((tmp_path / "backups").glob("folio-*.dump"))) == 1
 
 
 @pytest.mark.parametrize("keep", ["0", "-3", "two", "1.5", ""])
-def test_a_backup_keep_that_is_not_a_whole_number_from_1_is_refused_and_deletes_nothing(
-    server, migrated, tmp_path, keep
-):
+def test_a_backup_keep_that_is_not_a_whole_number_from_1_is_refused_and_deletes_nothing(server, seeded, tmp_path, keep):
     directory = tmp_path / "backups"
     old = old_sets(directory)
-    line = one_line_error(manage("db_backup", env=backup_env(server, migrated, tmp_path, BACKUP_KEEP=keep)))
+    line = one_line_error(manage("db_backup", env=backup_env(server, seeded, tmp_path, BACKUP_KEEP=keep)))
     assert f"BACKUP_KEEP={keep!r}" in line or f"BACKUP_KEEP={keep} " in line, line
     assert {path: path.read_bytes() for path in directory.iterdir()} == old
 
@@ -232,9 +221,9 @@ def test_a_backup_keep_that_is_not_a_whole_number_from_1_is_refused_and_deletes_
         ("BACKUP_DIR=/sys/folio-backups", "BACKUP_DIR=/sys/folio-backups cannot be used for backups"),
     ],
 )
-def test_a_backup_path_that_cannot_be_written_is_one_line_naming_it(server, migrated, tmp_path, where, said):
+def test_a_backup_path_that_cannot_be_written_is_one_line_naming_it(server, seeded, tmp_path, where, said):
     variable, _, value = where.partition("=")
-    env = backup_env(server, migrated, tmp_path)
+    env = backup_env(server, seeded, tmp_path)
     if variable == "BACKUP":
         result = manage("db_backup", str(tmp_path / value), env=env)
     else:
@@ -242,9 +231,9 @@ def test_a_backup_path_that_cannot_be_written_is_one_line_naming_it(server, migr
     assert said in one_line_error(result)
 
 
-def test_restoring_a_file_that_is_not_a_dump_or_a_cut_dump_changes_nothing(server, migrated, tmp_path):
-    env = site_env(server.url(migrated))
-    before = essays(server, migrated)
+def test_restoring_a_file_that_is_not_a_dump_or_a_cut_dump_changes_nothing(server, seeded, tmp_path):
+    env = site_env(server.url(seeded))
+    before = essays(server, seeded)
     not_a_dump = tmp_path / "notes.txt"
     not_a_dump.write_text("not a backup\n")
     assert "is not a pg_dump custom-format file" in one_line_error(manage("db_restore", str(not_a_dump), env=env))
@@ -254,4 +243,4 @@ def test_restoring_a_file_that_is_not_a_dump_or_a_cut_dump_changes_nothing(serve
     cut = tmp_path / "cut.dump"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     assert "pg_restore failed, nothing was changed" in one_line_error(manage("db_restore", str(cut), env=env))
-    assert essays(server, migrated) == before
+    assert essays(server, seeded) == before

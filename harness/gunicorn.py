@@ -20,7 +20,7 @@ from pathlib import Path
 
 from harness.availability import unavailable
 from harness.ports import free_port, port_open
-from harness.processes import lines_logged, stop_process_group, wait_until_ready
+from harness.processes import child_pids, lines_logged, stop_process_group, wait_until_ready
 from harness.project import ROOT
 
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
@@ -41,11 +41,7 @@ class Gunicorn:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
     def worker_pids(self) -> set[int]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        try:
-            return {int(pid) for pid in children.read_text().split()}
-        except OSError:
-            return set()
+        return child_pids(self.process.pid)
 
     def wait_for_log(self, marker: str, *, within: float = 30.0) -> str:
         """The log once `marker` is in it: Gunicorn writes a request's access line after the response."""

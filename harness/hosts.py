@@ -32,7 +32,7 @@ from pathlib import Path
 from harness.netns import Network, network
 from harness.nginx import nginx_command, write_main_conf
 from harness.postgres import Cluster, private_cluster
-from harness.processes import ServiceDidNotStart, read_log, stop_process_group, wait_until_ready
+from harness.processes import ServiceDidNotStart, child_pids, read_log, stop_process_group, wait_until_ready
 from harness.project import ROOT, production_env
 from harness.s3 import ACCESS_KEY, MOTO_SERVER, REGION, SECRET_KEY
 from harness.tls import self_signed_certificate
@@ -227,11 +227,7 @@ class Bed:
         return ["ip", "netns", "exec", self.net.name("lb"), *nginx_command(self.nginx_conf, *args)]
 
     def nginx_workers(self) -> set[int]:
-        children = Path(f"/proc/{self.nginx.pid}/task/{self.nginx.pid}/children")
-        try:
-            return {int(pid) for pid in children.read_text().split()}
-        except OSError:
-            return set()
+        return child_pids(self.nginx.pid)
 
     def wait_for_new_nginx_workers(self, old: set[int], *, timeout: float = 30.0) -> None:
         """Until a reload is in force: none of the workers from before it is left (they finish their requests)."""

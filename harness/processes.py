@@ -152,3 +152,11 @@ def lines_logged(read: Callable[[], str], marker: str, *, expected: int = 1, wit
         if len(lines) >= expected or time.monotonic() > deadline:
             return lines
         time.sleep(0.05)
+
+
+def child_pids(pid: int) -> set[int]:
+    """The direct children of `pid` (a server's workers), or none once it is gone."""
+    try:
+        return {int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+    except OSError:
+        return set()

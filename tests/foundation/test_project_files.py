@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 
+from apps.core.deploy.kubernetes import env_example_variables
 from harness.project import ROOT
 
 # env.str("NAME", ...), env.bool("NAME"), env("NAME"), os.environ.get("NAME"), os.environ["NAME"],
@@ -42,8 +43,7 @@ def variables_read() -> set[str]:
 
 
 def variables_documented() -> set[str]:
-    text = (ROOT / ".env.example").read_text(encoding="utf-8")
-    return set(re.findall(r"^([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE))
+    return set(env_example_variables())
 
 
 def test_env_example_lists_every_variable_the_project_reads():

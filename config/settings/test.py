@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from .base import *
 
 SECRET_KEY = "test-only-" + "k" * 60
@@ -12,6 +14,11 @@ TEST_DATABASE_URL = env.str("TEST_DATABASE_URL", default="")
 DATABASES = {
     "default": parse_database_url("TEST_DATABASE_URL", TEST_DATABASE_URL or "sqlite://", conn_max_age=0),
 }
+# Two runs on one machine (CI beside `make test-under-load`, or parallel worktrees) share one PostgreSQL: each
+# creates and drops its own test database, named by the process that runs it, instead of both taking "test_<name>"
+# and dropping it under the other. SQLite's test database is in memory and needs no name.
+if TEST_DATABASE_URL:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 # The suite's database is TEST_DATABASE_URL alone: a DB_POOL or DATABASE_DIRECT_URL left in the shell must not
 # make `migrate` refuse, or migrate the database the direct URL names instead of the test database.
 DB_POOL = "none"

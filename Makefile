@@ -72,6 +72,13 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Rehearse a deploy from PREVIOUS (a tag or commit) to the working tree (README "Rehearse a deploy");
+# REHEARSE_ARGS adds options, e.g. --rows 100000 --json. Needs DATABASE_URL's PostgreSQL server.
+.PHONY: rehearse
+rehearse: install
+	@test -n "$(PREVIOUS)" || { echo "make rehearse PREVIOUS=<git ref of the release serving now>"; exit 2; }
+	$(BIN)/python manage.py rehearse --previous "$(PREVIOUS)" $(REHEARSE_ARGS)
+
 # BENCHMARKS: every bench/bench_*.py, each in its own process. `bench` rewrites BENCHMARKS.md and
 # bench/benchmarks.png (under 15 minutes on 2 cores); `bench-quick` (CI) runs small sizes into bench/.work/quick/
 # and fails when a benchmark errors, not when a goal is missed. BENCH_ARGS: e.g. --only cold_start, --profile NAME.

@@ -1,0 +1,175 @@
+"""A release's commands and its Gunicorn, each from the release's own worktree, interpreter and gunicorn.conf.py,
+with the production settings the release itself reads (its `.env.example` names them; `--env-file` adds more)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import RehearsalError
+from .releases import Release
+
+# Django's start-up in a fresh interpreter has taken over 60 s on a loaded 2-core machine: a guard, not a budget.
+COMMAND_TIMEOUT = 900.0
+START_TIMEOUT = 120.0
+STOP_GRACE = 30.0
+HOST = "127.0.0.1"
+
+# Folio's variables are the release's to set: none of the operator's own leaks into a rehearsal.
+FOLIO_PREFIXES = ("DJANGO_", "DATABASE_", "DB_", "FOLIO_", "VERCEL", "AWS_", "REDIS_", "SENTRY_", "GUNICORN_")
+FOLIO_NAMES = {"DEBUG", "ALLOWED_HOSTS", "READ_DOT_ENV", "LOG_LEVEL", "LOG_FORMAT", "ADMINS", "EMAIL_URL"}
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise RehearsalError(f"{path}:{number} is not KEY=value: {line!r}")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def release_env(*, database_url: str, secret: str, workdir: Path, extra: dict[str, str]) -> dict[str, str]:
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(FOLIO_PREFIXES) and key not in FOLIO_NAMES
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "DJANGO_SECRET_KEY": secret,
+            "DATABASE_URL": database_url,
+            "ALLOWED_HOSTS": f"{HOST},localhost",
+            "READ_DOT_ENV": "false",
+            # Plain HTTP on loopback: the rehearsal tests the schema, not TLS.
+            "SECURE_SSL_REDIRECT": "false",
+            "STATIC_ROOT": str(workdir / "static"),
+            "MEDIA_ROOT": str(workdir / "media"),
+            "WEB_CONCURRENCY": "2",
+            "GUNICORN_THREADS": "4",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **extra,
+        }
+    )
+    return env
+
+
+def manage(release: Release, env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    """`manage.py args` in the release; its output, or RehearsalError naming the command and its last lines."""
+    result = subprocess.run(
+        [str(release.python), "manage.py", *args],
+        cwd=release.root,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise RehearsalError(f"{release.name}: manage.py {' '.join(args)} failed:\n{tail}")
+    return result.stdout
+
+
+def run_python(release: Release, env: dict[str, str], script: Path, *args: str, stdin: str | None = None) -> str:
+    result = subprocess.run(
+        [str(release.python), str(script), *args],
+        cwd=release.root,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
+    if result.returncode != 0:
+        tail = "\n".join(result.stderr.strip().splitlines()[-15:])
+        raise RehearsalError(f"{release.name}: {script.name} {' '.join(args)} failed:\n{tail}")
+    return result.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Server:
+    release: Release
+    process: subprocess.Popen
+    port: int
+    log: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+
+    def stop(self) -> None:
+        """Gunicorn's graceful stop (SIGTERM: finish the requests in flight), then SIGKILL for what is left."""
+        if self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=STOP_GRACE)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - a loopback http URL of our own
+            return response.status < 500
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def gunicorn(release: Release, env: dict[str, str], log: Path) -> Iterator[Server]:
+    """The release under its own gunicorn.conf.py on a free loopback port, in a process group of its own (stopped
+    whole, workers included), until the block ends."""
+    port = free_port()
+    env = {**env, "GUNICORN_BIND": f"{HOST}:{port}"}
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [str(release.bin("gunicorn")), "-c", "gunicorn.conf.py", "config.wsgi"],
+            cwd=release.root,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server(release=release, process=process, port=port, log=log)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        # An open port may still be the master without a booted worker: wait for an answer.
+        while not _answers(server.base_url + "/admin/login/"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = "\n".join(server.log_text().strip().splitlines()[-15:])
+                raise RehearsalError(f"{release.name} did not start under Gunicorn:\n{tail}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        server.stop()

@@ -39,6 +39,7 @@ class Options:
     max_wait: float = 1.0
     env_files: dict[str, Path] = field(default_factory=dict)
     precheck_only: bool = False
+    apps: list[str] = field(default_factory=list)  # app labels to write through the admin; empty: all of them
 
 
 @dataclass
@@ -158,6 +159,9 @@ def rehearse(options: Options) -> Report:
 
         previous_state = _probe_state(previous, env["previous"])
         _check_previous(previous, previous_state)
+        if unknown := set(options.apps) - set(previous_state["apps"]):
+            raise RehearsalError(f"--apps names {', '.join(sorted(unknown))}, not apps of the previous release "
+                                 f"({', '.join(previous_state['apps'])}).")  # fmt: skip
         servers.manage(previous, env["previous"], "migrate", "--noinput")
         report = Report(
             previous={"ref": previous.ref, "commit": previous.commit},
@@ -193,7 +197,9 @@ def _serve_and_deploy(
     routing.set("before", {"previous": old.base_url})
     paths = sorted(set(previous_state["paths"]) | set(sitemap_paths(old.base_url)))
     paths, report.unread = readable(old.base_url, paths)
-    traffic = Traffic(routing=routing, read_paths=paths, admin_models=previous_state["admin_models"],
+    wanted = stage.options.apps or previous_state["apps"]
+    writable = [model for model in previous_state["admin_models"] if model["label"].split(".")[0] in wanted]
+    traffic = Traffic(routing=routing, read_paths=paths, admin_models=writable,
                       token="r" + secrets.token_hex(3))  # fmt: skip
     traffic.login(old.base_url, EDITOR, stage.secret)
     stage.stack.callback(traffic.stop)

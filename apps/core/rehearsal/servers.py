@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -67,6 +68,17 @@ def release_env(*, database_url: str, secret: str, workdir: Path, extra: dict[st
     return env
 
 
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Warning)\b.*")
+
+
+def failure(what: str, output: str) -> RehearsalError:
+    """One line naming what failed and the exceptions it ended with, then the output's last lines."""
+    lines = output.strip().splitlines()
+    errors = list(dict.fromkeys(line.strip() for line in lines if EXCEPTION_LINE.match(line.strip())))
+    tail = "\n".join(f"    {line}" for line in lines[-12:])
+    return RehearsalError(f"{what} failed: {'; '.join(errors) or (lines or ['no output'])[-1]}\n{tail}")
+
+
 def manage(release: Release, env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     """`manage.py args` in the release; its output, or RehearsalError naming the command and its last lines."""
     result = subprocess.run(
@@ -80,8 +92,7 @@ def manage(release: Release, env: dict[str, str], *args: str, stdin: str | None 
         check=False,
     )
     if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-        raise RehearsalError(f"{release.name}: manage.py {' '.join(args)} failed:\n{tail}")
+        raise failure(f"{release.name}: manage.py {' '.join(args)}", result.stdout + result.stderr)
     return result.stdout
 
 
@@ -97,8 +108,7 @@ def run_python(release: Release, env: dict[str, str], script: Path, *args: str, 
         check=False,
     )
     if result.returncode != 0:
-        tail = "\n".join(result.stderr.strip().splitlines()[-15:])
-        raise RehearsalError(f"{release.name}: {script.name} {' '.join(args)} failed:\n{tail}")
+        raise failure(f"{release.name}: {script.name} {' '.join(args)}", result.stderr)
     return result.stdout
 
 

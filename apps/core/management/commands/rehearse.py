@@ -34,6 +34,10 @@ class Command(BaseCommand):
         parser.add_argument("--next", help="The git ref to deploy (default: the working tree).")
         parser.add_argument("--repo", type=Path, help="The git repository of the releases (default: this project).")
         parser.add_argument("--allow-dirty", action="store_true", help="Rehearse a working tree with changes.")
+        parser.add_argument(
+            "--apps", help="Comma-separated app labels whose models are written through the admin (default: all of "
+            "the project's own apps)."
+        )
         parser.add_argument("--rows", type=int, default=0, help="Generated essays beside the demo ones.")
         parser.add_argument("--phase-seconds", type=float, default=5.0, help="Least time per phase (seconds).")
         parser.add_argument("--max-wait", type=float, default=1.0, help="Longest acceptable write wait (seconds).")
@@ -63,6 +67,7 @@ class Command(BaseCommand):
             max_wait=options["max_wait"],
             env_files=env_files,
             precheck_only=options["precheck_only"],
+            apps=[label.strip() for label in (options["apps"] or "").split(",") if label.strip()],
         )
         previous_handler = signal.signal(signal.SIGTERM, _interrupt)
         try:

@@ -1,0 +1,79 @@
+"""Running `manage.py rehearse` as an operator or CI job would (a fresh process of this checkout), against the
+postgres tier's server, and seeing what it left behind."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from harness.postgres import Cluster
+from harness.project import PYTHON, ROOT, clean_env
+
+from .fixture_repo import FixtureRepo, git
+from .notes_releases import build
+
+# Phases as short as the rehearsal allows (each still waits for a write by every serving release).
+PHASE_SECONDS = "2"
+# Write waits on a busy 2-core CI machine (stress-ng beside the suite) pass 1 s without any lock involved; tests
+# that are not about waits give them this much room, the lock test keeps the default 1 s.
+GENEROUS_WAIT = "15"
+# A guard for a hung rehearsal, not a budget: one takes about a minute on a loaded machine.
+HUNG_AFTER = 900
+
+
+def server() -> Cluster:
+    return Cluster.from_settings(settings.DATABASES["default"])
+
+
+def scratch_databases() -> set[str]:
+    with server().connect() as connection:
+        return {name for (name,) in connection.execute("SELECT datname FROM pg_database WHERE datname LIKE 'folio_rehearse%'")}
+
+
+@dataclass
+class Rehearsal:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def report(self) -> dict:
+        return json.loads(self.stdout)
+
+    def explain(self) -> str:
+        return f"exit {self.returncode}\n{self.stdout[-6000:]}\n{self.stderr[-4000:]}"
+
+
+def rehearse_env(**overrides: str) -> dict[str, str]:
+    return clean_env(
+        DJANGO_SETTINGS_MODULE="config.settings.development",
+        READ_DOT_ENV="false",
+        DATABASE_URL=server().url("postgres"),
+        **overrides,
+    )
+
+
+def run_rehearse(*args: str, repo: Path | None = None, env: dict[str, str] | None = None) -> Rehearsal:
+    command = [PYTHON, str(ROOT / "manage.py"), "rehearse", *args]
+    if repo is not None:
+        command += ["--repo", str(repo)]
+    result = subprocess.run(
+        command, cwd=ROOT, env=env or rehearse_env(), capture_output=True, text=True, timeout=HUNG_AFTER, check=False
+    )
+    return Rehearsal(result.returncode, result.stdout, result.stderr)
+
+
+def worktrees(repo: Path) -> list[str]:
+    return [line for line in git(repo, "worktree", "list", "--porcelain").splitlines() if line.startswith("worktree ")]
+
+
+@pytest.fixture(scope="session")
+def notes_repo(tmp_path_factory) -> tuple[FixtureRepo, dict[str, str]]:
+    """Folio plus the notes app's releases (tests/rehearsal/notes_releases.py), built once per run."""
+    repo = FixtureRepo.from_folio(tmp_path_factory.mktemp("rehearsal") / "notes")
+    return repo, build(repo)

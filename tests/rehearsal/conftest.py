@@ -32,7 +32,10 @@ def server() -> Cluster:
 
 def scratch_databases() -> set[str]:
     with server().connect() as connection:
-        return {name for (name,) in connection.execute("SELECT datname FROM pg_database WHERE datname LIKE 'folio_rehearse%'")}
+        return {
+            name
+            for (name,) in connection.execute("SELECT datname FROM pg_database WHERE datname LIKE 'folio_rehearse%'")
+        }
 
 
 @dataclass

@@ -47,9 +47,9 @@ class FixtureRepo:
         tag: str,
         *,
         on: str,
-        files: Mapping[str, str | None] = {},  # noqa: B006 - read only
-        edits: Mapping[str, list[tuple[str, str]]] = {},  # noqa: B006 - read only
-        restore: Mapping[str, str] = {},  # noqa: B006 - read only: path → the tag to take it from
+        files: Mapping[str, str | None] = {},
+        edits: Mapping[str, list[tuple[str, str]]] = {},
+        restore: Mapping[str, str] = {},  # path → the release to take it from
     ) -> str:
         """A commit on top of release `on`, tagged `tag`: `files` written (None deletes), `edits` as exact (old, new)
         replacements that must each match, `restore` paths as another release had them."""

@@ -66,12 +66,14 @@ INITIAL = _migration(
     "0001",
     "__first__",
     '        migrations.CreateModel("Note", [\n'
-    '            ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),\n'
+    '            ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False,\n'
+    '                                       verbose_name="ID")),\n'
     '            ("title", models.CharField(max_length=100)),\n'
     '            ("text", models.TextField()),\n'
     '        ], options={"db_table": "notes_note"}),\n',
 ).replace('    dependencies = [("notes", "__first__")]\n', "    initial = True\n    dependencies = []\n")
 
+CONTENT_URLS = '    path("", include("apps.content.urls")),\n'
 TEXT = "    text = models.TextField()\n"
 BODY_SHADOW = "    body = models.TextField(null=True, blank=True, editable=False)\n"
 WRITE_BOTH = (
@@ -106,8 +108,10 @@ def build(repo: FixtureRepo) -> dict[str, str]:
         edits={
             "config/settings/base.py": [('    "apps.content",\n]', '    "apps.content",\n    "apps.notes",\n]')],
             "config/urls.py": [
-                ('    path("", include("apps.content.urls")),\n', '    path("", include("apps.notes.urls")),\n'
-                 '    path("", include("apps.content.urls")),\n'),  # fmt: skip
+                (
+                    '    path("", include("apps.content.urls")),\n',
+                    '    path("", include("apps.notes.urls")),\n    path("", include("apps.content.urls")),\n',
+                ),
             ],
         },
     )
@@ -131,7 +135,8 @@ def build(repo: FixtureRepo) -> dict[str, str]:
             "apps/notes/migrations/0002_body.py": _migration(
                 "0002",
                 "0001_initial",
-                '        migrations.AddField("note", "body", models.TextField(null=True, blank=True, editable=False)),\n',
+                '        migrations.AddField("note", "body",\n'
+                "                            models.TextField(null=True, blank=True, editable=False)),\n",
             ),
         },
     )

@@ -4,6 +4,8 @@ shipped before the code stopped reading the old column breaks again."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from .conftest import GENEROUS_WAIT, PHASE_SECONDS, run_rehearse, scratch_databases, worktrees
@@ -34,7 +36,7 @@ def test_one_step_rename_fails_naming_phase_release_request_and_column(notes_rep
     first = broken[phase]["5xx"]
     assert "notes" in first["request"] or "Note" in first["request"], first
     assert first["status"] == 500
-    assert 'column notes_note.text does not exist' in first["error_line"], first
+    assert "column notes_note.text does not exist" in first["error_line"], first
     assert not failures_of(report, "next"), result.explain()
     assert scratch_databases() <= before
     assert len(worktrees(repo.path)) == 1
@@ -43,7 +45,7 @@ def test_one_step_rename_fails_naming_phase_release_request_and_column(notes_rep
 def test_the_five_steps_each_pass(notes_repo):
     repo, tags = notes_repo
     steps = ["base", "expand", "write_both", "backfill", "read_new", "contract"]
-    for previous, following in zip(steps, steps[1:], strict=False):
+    for previous, following in itertools.pairwise(steps):
         result = run_rehearse("--previous", tags[previous], "--next", tags[following], *ARGS, repo=repo.path)
         assert result.returncode == 0, f"{previous} → {following}: {result.explain()}"
         report = result.report
@@ -67,5 +69,5 @@ def test_dropping_the_old_column_before_the_code_stops_reading_it_fails(notes_re
     assert result.returncode == 1, result.explain()
     broken = failures_of(result.report, "previous")
     assert "before" not in broken
-    assert any("notes_note.text does not exist" in first.get("5xx", {}).get("error_line", "")
-               for first in broken.values()), result.explain()  # fmt: skip
+    errors = [first.get("5xx", {}).get("error_line", "") for first in broken.values()]
+    assert any("notes_note.text does not exist" in error for error in errors), result.explain()

@@ -266,9 +266,9 @@ def _report_traffic(report: Report, traffic: Traffic, served: dict[str, servers.
                     continue
                 counts[kind] = counts.get(kind, 0) + 1
                 if kind not in first:
-                    path = result.request.split(" ", 1)[1]
-                    trace, error_line = traceback_for(logs.get(role, ""), path)
-                    first[kind] = {"request": result.request, "status": result.status, "error": result.error,
+                    trace, error_line = traceback_for(logs.get(role, ""), result.path)
+                    first[kind] = {"request": result.request, "path": result.path, "status": result.status,
+                                   "error": result.error,
                                    "at": result.at, "traceback": trace, "error_line": error_line}  # fmt: skip
             waits = [r.seconds for r in results if r.request.startswith("POST")]
             longest = max(waits, default=0.0)

@@ -21,6 +21,8 @@ PHASE_NAMES = {
 # Gunicorn's access lines (gunicorn.conf.py's access_log_format) start with the client address.
 ACCESS_LINE = re.compile(r'^\S+ - \S+ \[[^]]+\] "')
 TRACEBACK_LINES = 60
+# The last line of a traceback: "psycopg.errors.UndefinedColumn: column … does not exist".
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Warning|Column|Table)\b.*")
 
 
 def failure_kind(result: Result, succeeded_before: set[str]) -> str | None:
@@ -43,8 +45,8 @@ def traceback_for(log: str, path: str) -> tuple[str, str]:
                 if ACCESS_LINE.match(following):
                     break
                 block.append(following)
-            errors = [entry for entry in block if entry and not entry.startswith((" ", "Traceback"))]
-            return "\n".join(block), (errors[-1] if len(errors) > 1 else "")
+            errors = [entry for entry in block if EXCEPTION_LINE.match(entry)]
+            return "\n".join(block), (errors[-1] if errors else "")
     return "", ""
 
 

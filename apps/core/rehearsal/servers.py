@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from .errors import RehearsalError
 from .releases import Release
+from .report import EXCEPTION_LINE
 
 # Django's start-up in a fresh interpreter has taken over 60 s on a loaded 2-core machine: a guard, not a budget.
 COMMAND_TIMEOUT = 900.0
@@ -66,9 +66,6 @@ def release_env(*, database_url: str, secret: str, workdir: Path, extra: dict[st
         }
     )
     return env
-
-
-EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Warning)\b.*")
 
 
 def failure(what: str, output: str) -> RehearsalError:

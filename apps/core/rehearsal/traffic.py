@@ -38,6 +38,7 @@ class Result:
     release: str  # "previous" or "next"
     kind: str  # "read" or "write"
     request: str  # "GET /feed/" or "POST add content.Essay"
+    path: str  # the URL path it went to
     status: int | None  # None: no HTTP answer
     error: str  # "connection: …", "timeout", or ""
     seconds: float
@@ -166,7 +167,7 @@ class Traffic:
     ) -> tuple[Answer, Result]:
         with self.routing.route() as (phase, role, base):
             answer = client.send(base, method, path, form)
-        result = Result(phase, role, kind, request, answer.status, answer.error, answer.seconds, time.time())
+        result = Result(phase, role, kind, request, path, answer.status, answer.error, answer.seconds, time.time())
         self._record(result)
         return answer, result
 

@@ -14,8 +14,8 @@ from django.conf import settings
 from harness.postgres import Cluster
 from harness.project import PYTHON, ROOT, clean_env
 
+from . import essay_releases, notes_releases
 from .fixture_repo import FixtureRepo, git
-from .notes_releases import build
 
 # Phases as short as the rehearsal allows (each still waits for a write by every serving release).
 PHASE_SECONDS = "2"
@@ -79,4 +79,11 @@ def worktrees(repo: Path) -> list[str]:
 def notes_repo(tmp_path_factory) -> tuple[FixtureRepo, dict[str, str]]:
     """Folio plus the notes app's releases (tests/rehearsal/notes_releases.py), built once per run."""
     repo = FixtureRepo.from_folio(tmp_path_factory.mktemp("rehearsal") / "notes")
-    return repo, build(repo)
+    return repo, notes_releases.build(repo)
+
+
+@pytest.fixture(scope="session")
+def essay_repo(tmp_path_factory) -> tuple[FixtureRepo, dict[str, str]]:
+    """Folio with its essays' releases (tests/rehearsal/essay_releases.py), built once per run."""
+    repo = FixtureRepo.from_folio(tmp_path_factory.mktemp("rehearsal") / "essays")
+    return repo, essay_releases.build(repo)

@@ -124,10 +124,11 @@ class Routing:
             self.phase, self.serving = phase, dict(serving)
 
     @contextlib.contextmanager
-    def route(self) -> Iterator[tuple[str, str, str]]:
+    def route(self, prefer: str = "") -> Iterator[tuple[str, str, str]]:
+        """A serving release in turn, or `prefer` while it still serves."""
         with self._lock:
             roles = sorted(self.serving)
-            role = roles[next(self._turn) % len(roles)]
+            role = prefer if prefer in self.serving else roles[next(self._turn) % len(roles)]
             self._in_flight[role] = self._in_flight.get(role, 0) + 1
             chosen = (self.phase, role, self.serving[role])
         try:
@@ -163,9 +164,9 @@ class Traffic:
             self.results.append(result)
 
     def _answer(
-        self, kind: str, request: str, method: str, path: str, form=None, *, client: Client
+        self, kind: str, request: str, method: str, path: str, form=None, *, client: Client, prefer: str = ""
     ) -> tuple[Answer, Result]:
-        with self.routing.route() as (phase, role, base):
+        with self.routing.route(prefer) as (phase, role, base):
             answer = client.send(base, method, path, form)
         result = Result(phase, role, kind, request, path, answer.status, answer.error, answer.seconds, time.time())
         self._record(result)
@@ -214,7 +215,7 @@ class Traffic:
         label = model["label"]
         url = change_url or model["add"]
         request = f"{'change' if change_url else 'add'} {label}"
-        page, _ = self._answer("write", f"GET {request}", "GET", url, client=self.editor)
+        page, shown = self._answer("write", f"GET {request}", "GET", url, client=self.editor)
         if page.status != 200:
             return
         if not change_url and label not in changeable:
@@ -227,7 +228,11 @@ class Traffic:
             self.skipped[label] = str(exc)
             return
         values["_continue"] = ["1"]
-        answer, sent = self._answer("write", f"POST {request}", "POST", url, values, client=self.editor)
+        # The form goes back to the release that rendered it, as a session-affine balancer would send it: a form
+        # of one release posted to another is a compatibility question of its own, not the schema's.
+        answer, sent = self._answer(
+            "write", f"POST {request}", "POST", url, values, client=self.editor, prefer=shown.release
+        )
         phase, role = sent.phase, sent.release
         if answer.status == 200:
             problems = Form.parse(answer.body).errors

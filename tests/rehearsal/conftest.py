@@ -65,10 +65,21 @@ def run_rehearse(*args: str, repo: Path | None = None, env: dict[str, str] | Non
     command = [PYTHON, str(ROOT / "manage.py"), "rehearse", *args]
     if repo is not None:
         command += ["--repo", str(repo)]
-    result = subprocess.run(
-        command, cwd=ROOT, env=env or rehearse_env(), capture_output=True, text=True, timeout=HUNG_AFTER, check=False
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env or rehearse_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    return Rehearsal(result.returncode, result.stdout, result.stderr)
+    try:
+        out, err = process.communicate(timeout=HUNG_AFTER)
+    except BaseException:
+        # SIGTERM unwinds the rehearsal like Ctrl-C (its servers, scratch database and worktrees removed);
+        # a SIGKILL would leave them behind.
+        process.terminate()
+        try:
+            process.communicate(timeout=120)
+        finally:
+            process.kill()
+        raise
+    return Rehearsal(process.returncode, out, err)
 
 
 def worktrees(repo: Path) -> list[str]:

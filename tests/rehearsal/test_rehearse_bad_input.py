@@ -14,6 +14,7 @@ from harness.project import PYTHON, ROOT
 
 from .conftest import rehearse_env, run_rehearse, scratch_databases, worktrees
 from .fixture_repo import git
+from .notes_releases import TEXT
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services]
 
@@ -84,9 +85,8 @@ def test_a_previous_release_with_model_changes_but_no_migration(notes_repo, noth
     unmigrated = repo.release(
         "notes-unmigrated",
         on=tags["base"],
-        edits={"apps/notes/models.py": [("    text = models.TextField()\n",
-                                          "    text = models.TextField()\n    pinned = models.BooleanField(default=False)\n")]},
-    )  # fmt: skip
+        edits={"apps/notes/models.py": [(TEXT, TEXT + "    pinned = models.BooleanField(default=False)\n")]},
+    )
 
     result = run_rehearse("--previous", unmigrated, "--next", tags["expand"], repo=repo.path)
 
@@ -139,7 +139,7 @@ def test_interrupted_with_ctrl_c_leaves_nothing_behind(notes_repo, nothing_left)
         assert process.poll() is None, "the rehearsal ended before it could be interrupted"
         assert len(worktrees(repo.path)) > 1, "its worktrees exist while it runs"
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=300)
+        _, err = process.communicate(timeout=300)
     finally:
         if process.poll() is None:
             process.kill()

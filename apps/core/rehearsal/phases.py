@@ -128,12 +128,12 @@ def _fill(stage: Stage, previous: releases.Release, env: dict[str, str]) -> None
 
 
 def _run_phase(traffic: Traffic, phase: str, roles: list[str], seconds: float) -> None:
-    """Until `seconds` have passed and every serving release has taken a write (when there are writable models)."""
+    """Until `seconds` have passed and a write was sent to every serving release (when there are writable models)."""
     started = time.monotonic()
     while time.monotonic() - started < PHASE_LIMIT:
         enough_time = time.monotonic() - started >= seconds
         writable = len(traffic.skipped) < len(traffic.admin_models)
-        written = not writable or all(traffic.writes_in(phase, role) for role in roles)
+        written = not writable or all(traffic.posts_in(phase, role) for role in roles)
         if enough_time and written:
             return
         time.sleep(0.1)

@@ -267,6 +267,13 @@ class Traffic:
         with self._lock:
             return sum(1 for w in self.writes if w.phase == phase and w.release == role)
 
+    def posts_in(self, phase: str, role: str) -> int:
+        """Writes attempted, whatever their answer: a release whose every write fails has still been written to."""
+        with self._lock:
+            return sum(
+                1 for r in self.results if r.phase == phase and r.release == role and r.request.startswith("POST")
+            )
+
     def requests_in(self, phase: str, role: str) -> int:
         with self._lock:
             return sum(1 for r in self.results if r.phase == phase and r.release == role)

@@ -92,6 +92,15 @@ DROP_NOT_NULL_AND_FORGET = (
 )
 
 
+# Step 4's code: reads and writes body alone, and no longer declares it derived from text.
+READS_BODY = {
+    "apps/notes/models.py": _model(BODY_ONLY),
+    "apps/notes/admin.py": _admin("body"),
+    "apps/notes/views.py": _view("body"),
+    "apps/notes/rehearsal.py": None,
+}
+
+
 def build(repo: FixtureRepo) -> dict[str, str]:
     """Every release, tagged in `repo`; returns their tags by name."""
     tags = {}
@@ -164,10 +173,7 @@ def build(repo: FixtureRepo) -> dict[str, str]:
         "notes-4-read-new",
         on=tags["backfill"],
         files={
-            "apps/notes/models.py": _model(BODY_ONLY),
-            "apps/notes/admin.py": _admin("body"),
-            "apps/notes/views.py": _view("body"),
-            "apps/notes/rehearsal.py": None,
+            **READS_BODY,
             "apps/notes/migrations/0004_forget_text.py": _migration("0004", "0003_backfill", DROP_NOT_NULL_AND_FORGET),
         },
     )
@@ -186,10 +192,7 @@ def build(repo: FixtureRepo) -> dict[str, str]:
         "notes-drop-too-early",
         on=tags["backfill"],
         files={
-            "apps/notes/models.py": _model(BODY_ONLY),
-            "apps/notes/admin.py": _admin("body"),
-            "apps/notes/views.py": _view("body"),
-            "apps/notes/rehearsal.py": None,
+            **READS_BODY,
             "apps/notes/migrations/0004_drop_text.py": _migration(
                 "0004",
                 "0003_backfill",

@@ -108,7 +108,7 @@ class Report:
             )
             for kind, first in phase["first_failures"].items():
                 out.append(
-                    f"    ✗ {phase['failures'][kind]} × {kind}, first: {first['request']} → "
+                    f"    ✗ {phase['failures'][kind]} × {kind}, first: {first['request']} ({first['path']}) → "
                     f"{first['status'] or first['error']}"
                     + (f" ({first['error_line']})" if first["error_line"] else "")
                 )

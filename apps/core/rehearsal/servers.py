@@ -76,10 +76,10 @@ def failure(what: str, output: str) -> RehearsalError:
     return RehearsalError(f"{what} failed: {'; '.join(errors) or (lines or ['no output'])[-1]}\n{tail}")
 
 
-def manage(release: Release, env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    """`manage.py args` in the release; its output, or RehearsalError naming the command and its last lines."""
+def _run(release: Release, env: dict[str, str], argv: list[str], what: str, stdin: str | None) -> str:
+    """`argv` with the release's interpreter in its worktree; its output, or RehearsalError naming `what`."""
     result = subprocess.run(
-        [str(release.python), "manage.py", *args],
+        [str(release.python), *argv],
         cwd=release.root,
         env=env,
         input=stdin,
@@ -89,24 +89,17 @@ def manage(release: Release, env: dict[str, str], *args: str, stdin: str | None 
         check=False,
     )
     if result.returncode != 0:
-        raise failure(f"{release.name}: manage.py {' '.join(args)}", result.stdout + result.stderr)
+        raise failure(f"{release.name}: {what}", result.stdout + result.stderr)
     return result.stdout
+
+
+def manage(release: Release, env: dict[str, str], *args: str) -> str:
+    return _run(release, env, ["manage.py", *args], f"manage.py {' '.join(args)}", None)
 
 
 def run_python(release: Release, env: dict[str, str], script: Path, *args: str, stdin: str | None = None) -> str:
-    result = subprocess.run(
-        [str(release.python), str(script), *args],
-        cwd=release.root,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise failure(f"{release.name}: {script.name} {' '.join(args)}", result.stderr)
-    return result.stdout
+    """A script of the current tree (probe.py) run by the release's interpreter, in the release's worktree."""
+    return _run(release, env, [str(script), *args], f"{script.name} {' '.join(args)}", stdin)
 
 
 def free_port() -> int:

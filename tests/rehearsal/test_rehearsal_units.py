@@ -1,0 +1,86 @@
+"""The rehearsal's pure parts: the pre-check's rules and the admin-form generator, on the shapes they meet."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.core.rehearsal.forms import Form, Unfillable, fill
+from apps.core.rehearsal.precheck import findings
+from apps.core.rehearsal.report import traceback_for
+
+OLD = [{"label": "notes.Note", "table": "notes_note", "columns": ["id", "text", "title"]}]
+
+
+def test_precheck_names_a_column_the_old_models_select_that_is_gone_and_what_came_instead():
+    after = {"notes_note": {"id": (False, True), "title": (False, False), "body": (False, False)}}
+
+    found = findings(OLD, after)
+
+    assert any("notes_note.text is gone" in line and "new columns there: body" in line for line in found)
+
+
+def test_precheck_names_a_not_null_column_without_default_the_old_inserts_do_not_write():
+    columns = {"id": (False, True), "title": (False, False), "text": (False, False), "pinned": (False, False)}
+    after = {"notes_note": {**columns, "nullable": (True, False), "defaulted": (False, True)}}
+
+    found = findings(OLD, after)
+
+    assert len(found) == 1 and "notes_note.pinned is NOT NULL without a database default" in found[0]
+
+
+def test_precheck_names_a_renamed_table_and_passes_a_compatible_schema():
+    compatible = {"notes_note": {"id": (False, True), "title": (False, False), "text": (False, False),
+                                 "body": (True, False)}}  # fmt: skip
+
+    assert findings(OLD, compatible) == []
+    assert "table notes_note is gone" in findings(OLD, {"notes_memo": compatible["notes_note"]})[0]
+
+
+PAGE = """<form id="essay_form" method="post">
+<input type="hidden" name="csrfmiddlewaretoken" value="tok">
+<input type="text" name="title" maxlength="20" required id="id_title">
+<input type="text" name="slug" value="kept-slug" maxlength="200" required>
+<select name="author" required><option value="">---</option><option value="7">ed</option></select>
+<textarea name="body">
+old body</textarea>
+<input type="text" name="published_at_0" class="vDateField" value="">
+<input type="text" name="published_at_1" class="vTimeField" value="">
+<input type="file" name="cover">
+<input type="submit" name="_save" value="Save">
+</form>"""
+
+
+def test_the_generator_fills_an_add_form_and_keeps_a_slug_on_change():
+    form = Form.parse(PAGE)
+
+    added = fill(form, token="r1-5", words=3, adding=True)
+    changed = fill(form, token="r1-6", words=4, adding=False)
+
+    assert added["csrfmiddlewaretoken"] == ["tok"] and added["author"] == ["7"]
+    assert len(added["title"][0]) <= 20 and "r1-5" in added["title"][0]
+    assert added["slug"] == ["r1-5"] and changed["slug"] == ["kept-slug"]
+    assert added["body"][0].endswith("word0 word1 word2") and "_save" not in added
+    assert added["published_at_0"] == ["2026-01-01"] and added["published_at_1"] == ["12:00:00"]
+    assert "cover" not in added
+
+
+def test_the_generator_names_a_required_field_it_cannot_fill():
+    form = Form.parse('<form id="x_form"><input type="file" name="scan" required></form>')
+
+    with pytest.raises(Unfillable, match="scan"):
+        fill(form, token="t", words=1, adding=True)
+
+
+def test_the_traceback_of_a_failed_request_and_its_exception_line_come_from_the_release_log():
+    log = "\n".join([
+        'ERROR 2026-12-02 request_id abc Internal Server Error: /admin/notes/note/add/',
+        "Traceback (most recent call last):",
+        '  File "x.py", line 1, in f',
+        'psycopg.errors.UndefinedColumn: column "text" of relation "notes_note" does not exist',
+        '127.0.0.1 - - [02/Dec/2026:09:41:27 +0000] "POST /admin/notes/note/add/ HTTP/1.1" 500 145',
+    ])  # fmt: skip
+
+    trace, error = traceback_for(log, "/admin/notes/note/add/")
+
+    assert trace.startswith("ERROR") and "HTTP/1.1" not in trace
+    assert error.startswith("psycopg.errors.UndefinedColumn")

@@ -35,8 +35,9 @@ class Command(BaseCommand):
         parser.add_argument("--repo", type=Path, help="The git repository of the releases (default: this project).")
         parser.add_argument("--allow-dirty", action="store_true", help="Rehearse a working tree with changes.")
         parser.add_argument(
-            "--apps", help="Comma-separated app labels whose models are written through the admin (default: all of "
-            "the project's own apps)."
+            "--apps",
+            help="Comma-separated app labels whose models are written through the admin (default: all of "
+            "the project's own apps).",
         )
         parser.add_argument("--rows", type=int, default=0, help="Generated essays beside the demo ones.")
         parser.add_argument("--phase-seconds", type=float, default=5.0, help="Least time per phase (seconds).")

@@ -53,12 +53,12 @@ class Rehearsal:
 
 
 def rehearse_env(**overrides: str) -> dict[str, str]:
-    return clean_env(
-        DJANGO_SETTINGS_MODULE="config.settings.development",
-        READ_DOT_ENV="false",
-        DATABASE_URL=server().url("postgres"),
-        **overrides,
-    )
+    defaults = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.development",
+        "READ_DOT_ENV": "false",
+        "DATABASE_URL": server().url("postgres"),
+    }
+    return clean_env(**{**defaults, **overrides})
 
 
 def run_rehearse(*args: str, repo: Path | None = None, env: dict[str, str] | None = None) -> Rehearsal:

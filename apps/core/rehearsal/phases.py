@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+
 from . import precheck, releases, scratch, servers
 from .errors import RehearsalError
 from .migration import BLOCKS_WRITES, MigrateRun, migrate
@@ -67,7 +69,8 @@ def _release(stage: Stage, role: str, ref: str | None) -> releases.Release:
     else:
         commit = releases.resolve(repo, ref)
         root = stage.stack.enter_context(releases.worktree(repo, commit, into=stage.workdir / f"{role}-tree"))
-    python = releases.venv_for(root, repo)
+    # This interpreter was installed from the lock of the project running the command, whatever --repo names.
+    python = releases.venv_for(root, Path(settings.BASE_DIR))
     return releases.Release(role=role, ref=ref, commit=commit, root=root, python=python)
 
 
@@ -140,8 +143,6 @@ def _run_phase(traffic: Traffic, phase: str, roles: list[str], seconds: float) -
 
 
 def rehearse(options: Options) -> Report:
-    from django.conf import settings
-
     began = time.monotonic()
     server = scratch.Server.from_settings(settings.DATABASES["default"])
     server.connect().close()  # no PostgreSQL: one line, before anything is made

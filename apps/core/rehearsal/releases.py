@@ -96,7 +96,8 @@ def _installer() -> list[str]:
 
 
 def venv_for(root: Path, current_root: Path) -> Path:
-    """The interpreter for the release at `root`: this one when its lock is the current tree's, else a cached venv."""
+    """The interpreter for the release at `root`: this one when its lock is `current_root`'s (the tree this
+    interpreter was installed from), else a venv built once per lock and cached."""
     digest = lock_hash(root)
     if digest == lock_hash(current_root):
         return Path(sys.executable)

@@ -103,10 +103,10 @@ def test_a_lock_that_cannot_be_installed(notes_repo, nothing_left, tmp_path):
 
     # A cache of the test's own: the venv that fails to build must not touch the user's.
     result = run_rehearse("--previous", tags["base"], "--next", broken, repo=repo.path,
-                          env=rehearse_env(XDG_CACHE_HOME=str(tmp_path / "cache")))  # fmt: skip
+                          env=rehearse_env(HOME=str(tmp_path)))  # fmt: skip
 
     refused(result, "cannot be installed")
-    assert not list((tmp_path / "cache" / "folio" / "rehearse").glob("venv-*"))
+    assert not list((tmp_path / ".cache" / "folio" / "rehearse").glob("venv-*"))
 
 
 def test_a_previous_release_that_cannot_start_says_why(notes_repo, nothing_left):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -18,7 +17,8 @@ from .errors import RehearsalError
 
 # The file a release's production dependencies are pinned in (hashes included): what its virtualenv must hold.
 LOCK = Path("requirements/production.txt")
-VENV_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "folio" / "rehearse"
+# Beside uv's and pip's caches; built once per lock, reused by every later rehearsal on the machine.
+VENV_CACHE = Path.home() / ".cache" / "folio" / "rehearse"
 # A venv build from the uv cache takes seconds; from the network, minutes on a slow link.
 INSTALL_TIMEOUT = 900
 WORKING_TREE = "working tree"

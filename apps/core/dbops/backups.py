@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, storages
@@ -73,8 +74,9 @@ def backup_set(path: Path | None = None) -> BackupSet:
     return made
 
 
-def restore(path: Path) -> None:
-    """Restore `path` into the database, replacing what is there, all or nothing (one transaction)."""
+def restore(path: Path, database: dict[str, Any] | None = None) -> None:
+    """Restore `path` into the database (or `database`, a DATABASES entry: the rehearsal's scratch one), replacing
+    what is there, all or nothing (one transaction)."""
     if not path.is_file():
         raise CommandError(f"No backup at {path}; pass BACKUP=path/to/file.dump.")
     with path.open("rb") as source:
@@ -82,7 +84,7 @@ def restore(path: Path) -> None:
             raise CommandError(
                 f"{path} is not a pg_dump custom-format file (a .dump from `make backup`); nothing was changed."
             )
-    target = postgres_client.connection()
+    target = postgres_client.connection(database)
     result = subprocess.run(
         [
             postgres_client.tool("pg_restore"),

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.management.base import CommandError
+
+from apps.core.dbops import backups
 
 from . import precheck, releases, scratch, servers
 from .errors import RehearsalError
@@ -41,6 +44,7 @@ class Options:
     max_wait: float = 1.0
     env_files: dict[str, Path] = field(default_factory=dict)
     precheck_only: bool = False
+    from_dump: Path | None = None  # a `make backup` dump to start from instead of the demo essays
     apps: list[str] = field(default_factory=list)  # app labels to write through the admin; empty: all of them
 
 
@@ -109,7 +113,8 @@ def _precheck(stage: Stage, next_release: releases.Release, previous_state: dict
 
 
 def _fill(stage: Stage, previous: releases.Release, env: dict[str, str]) -> None:
-    if (previous.root / "apps/content/management/commands/seed_demo.py").exists():
+    seed = previous.root / "apps/content/management/commands/seed_demo.py"
+    if not stage.options.from_dump and seed.exists():
         servers.manage(previous, env, "seed_demo")
     servers.manage(
         previous,
@@ -160,6 +165,11 @@ def rehearse(options: Options) -> Report:
 
         previous_state = _probe_state(previous, env["previous"])
         _check_previous(previous, previous_state)
+        if options.from_dump:
+            try:
+                backups.restore(options.from_dump, database=server.entry(stage.database))
+            except CommandError as exc:
+                raise RehearsalError(f"--from-dump: {exc}") from None
         if unknown := set(options.apps) - set(previous_state["apps"]):
             raise RehearsalError(f"--apps names {', '.join(sorted(unknown))}, not apps of the previous release "
                                  f"({', '.join(previous_state['apps'])}).")  # fmt: skip
@@ -179,6 +189,8 @@ def rehearse(options: Options) -> Report:
         for release in (previous, next_release):
             servers.manage(release, env[release.role], "collectstatic", "--noinput")
         _fill(stage, previous, env["previous"])
+        with server.connect(stage.database) as connection:
+            report.essays = connection.execute("SELECT count(*) FROM content_essay").fetchone()[0]
         _serve_and_deploy(stage, report, previous, next_release, env, previous_state)
         report.seconds = time.monotonic() - began
         return report

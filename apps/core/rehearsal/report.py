@@ -63,6 +63,7 @@ class Report:
     skipped: dict[str, str] = field(default_factory=dict)
     unread: dict[str, str] = field(default_factory=dict)
     rows: int = 0
+    essays: int = 0  # in the scratch database once filled (demo, generated, or from the dump)
     max_wait: float = 1.0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
@@ -78,8 +79,8 @@ class Report:
 
     def as_text(self) -> str:
         out = [
-            f"Rehearsal: {_release(self.previous)} → {_release(self.next)}, {self.rows} generated rows, "
-            f"{self.seconds:.0f} s",
+            f"Rehearsal: {_release(self.previous)} → {_release(self.next)}, {self.essays} essays "
+            f"({self.rows} generated), {self.seconds:.0f} s",
             "",
             "Pre-check (previous release's models against the schema after the next release's migrations):",
         ]
@@ -89,7 +90,9 @@ class Report:
             out.append(f"  {migration['name']}: {migration['seconds']:.2f} s")
             for lock in migration["locks"]:
                 if lock["blocks_writes"]:
-                    out.append(f"    {lock['mode']} on {lock['relation']} for {lock['held_seconds']:.2f} s")
+                    # Another session cannot name a relation the migration's open transaction created: its oid.
+                    relation = lock["relation"] + (" (made by this migration)" if lock["relation"].isdigit() else "")
+                    out.append(f"    {lock['mode']} on {relation} for {lock['held_seconds']:.2f} s")
         if self.migrate_failure:
             out.append(f"  ✗ migrate failed: {self.migrate_failure['error']}")
             if self.migrate_failure.get("blocked_by"):

@@ -42,6 +42,11 @@ class Server:
             password=str(database.get("PASSWORD") or ""),
         )
 
+    def entry(self, name: str) -> dict[str, Any]:
+        """`name` on this server as a DATABASES entry (what apps/core/dbops's backup tools take)."""
+        return {"ENGINE": POSTGRESQL, "NAME": name, "HOST": self.host, "PORT": self.port, "USER": self.user,
+                "PASSWORD": self.password}  # fmt: skip
+
     def url(self, name: str) -> str:
         credentials = quote(self.user, safe="") + (f":{quote(self.password, safe='')}" if self.password else "")
         return f"postgres://{credentials}@{self.host}:{self.port}/{name}"

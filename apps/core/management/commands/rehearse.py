@@ -45,6 +45,7 @@ class Command(BaseCommand):
         parser.add_argument("--database", help="An existing database on the server to use instead of a scratch one.")
         parser.add_argument("--previous-env-file", type=Path, help="KEY=value lines for the previous release.")
         parser.add_argument("--next-env-file", type=Path, help="KEY=value lines for the next release.")
+        parser.add_argument("--from-dump", type=Path, help="Start from this `make backup` dump, not the demo essays.")
         parser.add_argument("--precheck-only", action="store_true", help="Stop after the static pre-check.")
         parser.add_argument("--json", action="store_true", help="The report as JSON (for CI).")
 
@@ -68,6 +69,7 @@ class Command(BaseCommand):
             max_wait=options["max_wait"],
             env_files=env_files,
             precheck_only=options["precheck_only"],
+            from_dump=options["from_dump"],
             apps=[label.strip() for label in (options["apps"] or "").split(",") if label.strip()],
         )
         previous_handler = signal.signal(signal.SIGTERM, _interrupt)

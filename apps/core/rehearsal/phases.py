@@ -58,7 +58,6 @@ class Stage:
     stack: contextlib.ExitStack
     secret: str = field(default_factory=lambda: "rehearse-" + secrets.token_urlsafe(40))
     database: str = ""
-    envs: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def _release(stage: Stage, role: str, ref: str | None) -> releases.Release:
@@ -104,7 +103,8 @@ def _check_previous(release: releases.Release, state: dict[str, Any]) -> None:
 
 
 def _precheck(stage: Stage, next_release: releases.Release, previous_state: dict[str, Any]) -> list[str]:
-    """The next release's migrations on a copy of the (still empty) previous schema, compared with the old models."""
+    """The next release's migrations on a copy of the previous release's database (empty, or the dump's rows),
+    compared with the old models."""
     with stage.server.scratch(purpose="precheck", template=stage.database) as copy:
         servers.manage(next_release, _env(stage, next_release, copy), "migrate", "--noinput")
         with stage.server.connect(copy) as connection:

@@ -148,7 +148,7 @@ class Releases:
         return env
 
     def as_app(self, release: Path, *command: str, capture: bool = False) -> str:
-        runner = [] if self.user == current_user() else ["runuser", "-u", self.user, "--"]
+        runner = [] if self.user == current_user() else [runuser(), "-u", self.user, "--"]
         completed = subprocess.run(
             [*runner, str(release / "venv" / "bin" / "python"), *command],
             cwd=release,
@@ -223,9 +223,18 @@ class Releases:
             history.write(f"{now()} {version}\n")
 
     def restart(self) -> None:
-        """Only the units that run: on the first release they are not installed yet."""
-        if self.units:
-            run([self.systemctl, "try-restart", *self.units])
+        """The units that run (try-restart); on the first release they are not installed yet, which is fine."""
+        installed = [unit for unit in self.units if self.load_state(unit) not in ("", "not-found")]
+        for unit in sorted(set(self.units) - set(installed)):
+            print(f"{unit} is not installed: nothing to restart (README, 'Deploy to a VM', steps 6-7)")
+        if installed:
+            run([self.systemctl, "try-restart", *installed])
+
+    def load_state(self, unit: str) -> str:
+        shown = subprocess.run(
+            [self.systemctl, "show", "--property", "LoadState", "--value", unit], capture_output=True, text=True
+        )
+        return shown.stdout.strip()
 
     def prune(self) -> None:
         """The oldest complete releases beyond --keep; never the live one or the one a rollback would pick."""
@@ -294,7 +303,9 @@ def unpack(source: Path, release: Path) -> None:
             with tarfile.open(source) as archive:
                 extract_safely(archive, Path(scratch))
         except (tarfile.TarError, OSError) as exc:
-            raise ReleaseError(f"{source} is not a readable tar archive: {exc}") from None
+            # tarfile's message lists every compression it tried, a line each: the first says enough.
+            reason = str(exc).splitlines()[0].rstrip(":") if str(exc) else type(exc).__name__
+            raise ReleaseError(f"{source} is not a readable tar archive: {reason}") from None
         entries = list(Path(scratch).iterdir())
         top = entries[0] if len(entries) == 1 and entries[0].is_dir() else Path(scratch)
         shutil.copytree(top, release, symlinks=True, ignore=shutil.ignore_patterns(*NOT_COPIED))
@@ -321,6 +332,14 @@ def run(command: list[str], env: dict[str, str] | None = None) -> None:
 
 def now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def runuser() -> str:
+    # Looked up on root's PATH (/usr/sbin), not the app's, which the command is given.
+    found = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
+    if not found:
+        raise ReleaseError("runuser (util-linux) is not installed; it runs the app's steps as --user")
+    return found
 
 
 def current_user() -> str:

@@ -1,0 +1,166 @@
+"""A release and a rollback on a VM, under a real systemd (PID 1 of a Debian container, harness/docker/machine.py)
+with the units `render_deploy systemd` writes, while readers keep asking: none of their requests fails, and the
+answers name the new release, then the old one again, before the load ends.
+
+The machine is set up as README's "Deploy to a VM" says: a folio system user, PostgreSQL's role and database,
+/etc/folio/folio.env, then deploy/vm/release.py builds each release (its own virtualenv, from the wheels the
+stand-in carries, since the engine has no route out) and the rendered units are installed and enabled. Gunicorn
+binds nothing itself: folio-web.socket listens on 0.0.0.0:8000, which the test reaches at the machine's address as
+nginx would reach it on loopback (Host and X-Forwarded-Proto as nginx sets them).
+"""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+import time
+
+import pytest
+
+from harness.docker import machine as vm
+from harness.docker.standins import StandInError, ensure_systemd_standin
+from harness.load import PlainHttp, ReadLoad
+from harness.project import STRONG_SECRET
+
+pytestmark = pytest.mark.services
+
+SOURCE = "/tmp/folio-source"
+RELEASE_TOOL = f"{SOURCE}/folio/deploy/vm/release.py"
+# pip inside the machine installs the wheels the stand-in carries: its network has no way out.
+OFFLINE_PIP = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": "/opt/folio-wheels"}
+DOMAIN = "folio.test"
+UNITS = ("folio-web.socket", "folio-web.service", "folio-worker.service")
+# Readers: three threads, each request on a connection of its own, a pause of 50 ms between requests. Bounds of the
+# loop, not of the verdict: the two releases (a virtualenv each, collectstatic, migrate) took about 90 s under load
+# on a quiet 2-core machine; the bound leaves room for a busy one.
+THREADS = 3
+MAX_REQUESTS = 20_000
+MAX_SECONDS = 900.0
+# Answers wanted from each release around each switch: the proof that the load spanned it.
+AROUND_EACH_SWITCH = 20
+# What a reader behind nginx would wait at most (proxy_read_timeout): a request waits out the new master's start.
+CLIENT_TIMEOUT = 60.0
+
+
+@pytest.fixture(scope="module")
+def systemd_image(engine) -> str:
+    try:
+        return ensure_systemd_standin(engine)
+    except StandInError as exc:
+        pytest.fail(f"systemd stand-in: {exc}", pytrace=False)
+
+
+@pytest.fixture
+def machine(network, systemd_image, tmp_path):
+    with vm.booted(network, systemd_image) as booted:
+        booted.put(vm.source_tarball(tmp_path / "folio.tar"), "/tmp/folio.tar")
+        booted.sh(f"mkdir -p {SOURCE} && tar -xf /tmp/folio.tar -C {SOURCE}")
+        yield booted
+
+
+def provision(machine: vm.Machine) -> None:
+    """README's "Deploy to a VM" steps 1–3 as root on the machine: user, database, environment file."""
+    password = secrets.token_hex(16)
+    env_file = "\n".join(
+        [
+            "DJANGO_SETTINGS_MODULE=config.settings.production",
+            f"DJANGO_SECRET_KEY={STRONG_SECRET}",
+            f"DATABASE_URL=postgres://folio:{password}@127.0.0.1:5432/folio",
+            f"ALLOWED_HOSTS={DOMAIN}",
+            f"CSRF_TRUSTED_ORIGINS=https://{DOMAIN}",
+            "STATIC_ROOT=/srv/folio/staticfiles",
+            "MEDIA_ROOT=/srv/folio/media",
+            "BACKUP_DIR=/srv/folio/backups",
+            "ADMIN_URL=editors/",
+            "BEHIND_PROXY=true",
+            # The machine's own socket unit listens where the test can reach it; nginx would use loopback.
+            "GUNICORN_BIND=0.0.0.0:8000",
+            "FORWARDED_ALLOW_IPS=*",
+            "WEB_CONCURRENCY=2",
+        ]
+    )
+    machine.sh(
+        f"""
+        useradd --system --user-group --home-dir /srv/folio --shell /usr/sbin/nologin folio
+        install -d -m 755 /srv/folio
+        install -d -o folio -g folio -m 755 /srv/folio/staticfiles
+        install -d -o folio -g folio -m 750 /srv/folio/media
+        runuser -u postgres -- psql --quiet -c "CREATE ROLE folio LOGIN PASSWORD '{password}'"
+        runuser -u postgres -- createdb --owner folio folio
+        install -d -m 750 -g folio /etc/folio
+        install -m 640 -g folio /dev/null /etc/folio/folio.env
+        cat > /etc/folio/folio.env <<'ENV'\n{env_file}\nENV
+        """
+    )
+
+
+def release(machine: vm.Machine, *args: str):
+    return machine.sh(f"python3 {RELEASE_TOOL} {shlex.join(args)}", env=OFFLINE_PIP, check=False)
+
+
+def install_units(machine: vm.Machine) -> None:
+    """README step 6–7: render the units from the live release, with its environment, and start them."""
+    machine.sh(
+        """
+        cd /srv/folio/current
+        runuser -u folio -- bash -c 'set -a; . /etc/folio/folio.env; set +a; exec venv/bin/python manage.py \
+            render_deploy systemd --project-dir /srv/folio/current --venv /srv/folio/current/venv \
+            --env-file /etc/folio/folio.env --output-dir /tmp/folio-systemd'
+        install -m 644 /tmp/folio-systemd/folio-* /etc/systemd/system/
+        systemctl daemon-reload
+        systemctl enable --now folio-web.socket folio-web.service folio-worker.service
+        """
+    )
+
+
+def main_pid(machine: vm.Machine) -> int:
+    return int(machine.sh("systemctl show --property MainPID --value folio-web.service").stdout.strip())
+
+
+def test_release_and_rollback_under_systemd_fail_no_request(machine):
+    provision(machine)
+    first = release(machine, "release", "v1", "/tmp/folio.tar")
+    assert first.returncode == 0, first.stderr[-3000:]
+    install_units(machine)
+
+    # The units as installed pass systemd's own check on a machine without procps (no /bin/kill).
+    verify = machine.sh("test ! -e /bin/kill && systemd-analyze verify /etc/systemd/system/folio-*", check=False)
+    assert verify.returncode == 0 and not (verify.stdout + verify.stderr).strip(), verify.stdout + verify.stderr
+    site = PlainHttp(machine.address, 8000, {"Host": DOMAIN, "X-Forwarded-Proto": "https", "Connection": "close"})
+    # reload (HUP) keeps the master, its interpreter and its release: only new workers.
+    master = main_pid(machine)
+    machine.sh("systemctl reload folio-web.service")
+    assert main_pid(machine) == master
+    assert "Handling signal: hup" in machine.journal("folio-web.service")
+
+    with ReadLoad(
+        site, ["/", "/feed/"], threads=THREADS, max_requests=MAX_REQUESTS, max_seconds=MAX_SECONDS,
+        client_timeout=CLIENT_TIMEOUT,
+    ) as load:  # fmt: skip
+        load.wait_for_requests(AROUND_EACH_SWITCH, release="v1")
+        release_began = time.monotonic()
+        second = release(machine, "release", "v2", f"{SOURCE}/folio")
+        release_ended = time.monotonic()
+        load.wait_for_requests(AROUND_EACH_SWITCH, release="v2", after=release_ended)
+        rollback_began = time.monotonic()
+        back = release(machine, "rollback")
+        rollback_ended = time.monotonic()
+        load.wait_for_requests(AROUND_EACH_SWITCH, release="v1", after=rollback_ended)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert back.returncode == 0, back.stderr[-3000:]
+
+    assert load.failures() == [], f"{load.summary()}; first failures: {load.failures()[:5]}"
+    began, ended = load.window()
+    # Both switches inside the load: v1 before the release, v2 between, v1 again after the rollback.
+    assert began < release_began and rollback_ended < ended, load.summary()
+    answered = [(o.started, o.release) for o in load.outcomes]
+    assert {name for start, name in answered if release_ended <= start < rollback_began} == {"v2"}, load.summary()
+    assert {name for start, name in answered if start >= rollback_ended} == {"v1"}, load.summary()
+    assert {name for start, name in answered if start < release_began} == {"v1"}, load.summary()
+    print(f"release v2 took {release_ended - release_began:.0f} s, rollback {rollback_ended - rollback_began:.0f} s; "
+          f"{load.summary()}")  # fmt: skip
+
+    listed = release(machine, "list").stdout
+    assert listed.splitlines()[0].startswith("  v2") and listed.splitlines()[1].startswith("* v1"), listed
+    assert machine.sh("readlink /srv/folio/current").stdout.strip() == "releases/v1"
+    assert main_pid(machine) != master

@@ -29,9 +29,9 @@ RUN bash deploy/docker/install-dependencies.sh
 # release, so the interpreter copied from the build stage runs here once its libraries are installed. The FROM is
 # compose's `db` image (tests/docker/test_dockerfile.py holds the two equal).
 FROM postgres:16 AS backup
+# Runtime's values where they matter to a job (no pip, no Gunicorn here).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
     DJANGO_SETTINGS_MODULE=config.settings.production \
@@ -39,7 +39,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     BACKUP_DIR=/srv/backups
 # CPython as python:3.12-slim installs it (uv, also in the build stage's /usr/local/bin, stays behind).
 COPY --from=build /usr/local/lib /usr/local/lib
-COPY --from=build /usr/local/bin/python3* /usr/local/bin/
+COPY --from=build /usr/local/bin/python* /usr/local/bin/
 WORKDIR /app
 COPY deploy/docker/install-backup-runtime.sh deploy/docker/install-backup-runtime.sh
 RUN bash deploy/docker/install-backup-runtime.sh

@@ -1,5 +1,5 @@
 """A bounded read load: a few client threads, each on a kept-open connection, until a request count or a time limit,
-whichever comes first. Through the load balancer of harness/hosts.py (its Bed), or at one server (PlainHttp).
+whichever comes first. Through the load balancer of harness/hosts.py (its Bed), or at one server (OneServer).
 
     with ReadLoad(bed, paths, threads=4, max_requests=1500, max_seconds=90) as load:
         load.wait_for_requests(40)      # running, proven by answers
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import http.client
 import itertools
+import ssl
 import threading
 import time
 from collections import Counter
@@ -34,7 +35,7 @@ CLOSED_UNDER_US = (http.client.RemoteDisconnected, ConnectionResetError, BrokenP
 
 
 class Target(Protocol):
-    """Where the load goes: harness.hosts.Bed, or PlainHttp."""
+    """Where the load goes: harness.hosts.Bed, or OneServer."""
 
     def connection(self, *, timeout: float) -> http.client.HTTPConnection: ...
 
@@ -42,16 +43,19 @@ class Target(Protocol):
 
 
 @dataclass
-class PlainHttp:
-    """One server over plain HTTP, as its proxy would ask it (`headers`: Host, X-Forwarded-Proto). With
-    `Connection: close` each request opens a connection of its own: no kept-open connection to lose, so any error
-    is a request the server failed."""
+class OneServer:
+    """One server, asked as a proxy or a reader would (`headers`: Host, X-Forwarded-Proto), over HTTPS with `tls`.
+    With `Connection: close` each request opens a connection of its own: no kept-open connection to lose, so any
+    error is a request the server failed."""
 
     host: str
     port: int
     headers: dict[str, str] = field(default_factory=dict)
+    tls: ssl.SSLContext | None = None
 
     def connection(self, *, timeout: float) -> http.client.HTTPConnection:
+        if self.tls:
+            return http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=self.tls)
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
     def request(self, method: str, path: str, *, connection: http.client.HTTPConnection) -> Response:

@@ -222,20 +222,7 @@ def pack_python(python: Path, tarball: Path) -> None:
 def unpack_uv(version: str, directory: Path, builder: Builder) -> None:
     """uv and uvx from uv's manylinux wheel on PyPI."""
     wheels = directory / "wheels"
-    builder.run(
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--quiet",
-        "--no-deps",
-        "--only-binary=:all:",
-        "--platform",
-        "manylinux_2_17_x86_64",
-        "--dest",
-        str(wheels),
-        f"uv=={version}",
-    )
+    pip_download(builder, wheels, "--no-deps", "--platform", "manylinux_2_17_x86_64", f"uv=={version}")
     wheel = next(wheels.glob("uv-*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         for name in archive.namelist():
@@ -246,6 +233,13 @@ def unpack_uv(version: str, directory: Path, builder: Builder) -> None:
     shutil.rmtree(wheels)
 
 
+def pip_download(builder: Builder, directory: Path, *args: str) -> None:
+    """Binary wheels only, into `directory`, through the host's pip (its index and certificates)."""
+    builder.run(
+        sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--dest", str(directory), *args
+    )
+
+
 def download_wheels(directory: Path, builder: Builder) -> None:
     """The wheels requirements/production.txt pins (hashes checked), for CPython 3.12 on manylinux x86_64."""
     platforms = [
@@ -253,26 +247,10 @@ def download_wheels(directory: Path, builder: Builder) -> None:
         for tag in ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64", "any")
         for item in ("--platform", tag)
     ]
-    builder.run(
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--quiet",
-        "--only-binary=:all:",
-        "--python-version",
-        "3.12",
-        "--implementation",
-        "cp",
-        "--abi",
-        "cp312",
-        *platforms,
-        "--require-hashes",
-        "-r",
-        str(PRODUCTION_REQUIREMENTS),
-        "--dest",
-        str(directory),
-    )
+    pip_download(
+        builder, directory, "--python-version", "3.12", "--implementation", "cp", "--abi", "cp312", *platforms,
+        "--require-hashes", "-r", str(PRODUCTION_REQUIREMENTS),
+    )  # fmt: skip
 
 
 def ensure_systemd_standin(engine: Engine) -> str:

@@ -1,26 +1,31 @@
-"""A release and a rollback on a VM, under a real systemd (PID 1 of a Debian container, harness/docker/machine.py)
-with the units `render_deploy systemd` writes, while readers keep asking: none of their requests fails, and the
-answers name the new release, then the old one again, before the load ends.
+"""README's "Deploy to a VM", followed step by step on a Debian machine with a real systemd (PID 1 of a container,
+harness/docker/machine.py) up to a page served over HTTPS by nginx, then a release and a rollback while readers keep
+asking through nginx: none of their requests fails, and the answers name the new release, then the old one again,
+before the load ends.
 
-The machine is set up as README's "Deploy to a VM" says: a folio system user, PostgreSQL's role and database,
-/etc/folio/folio.env, then deploy/vm/release.py builds each release (its own virtualenv, from the wheels the
-stand-in carries, since the engine has no route out) and the rendered units are installed and enabled. Gunicorn
-binds nothing itself: folio-web.socket listens on 0.0.0.0:8000, which the test reaches at the machine's address as
-nginx would reach it on loopback (Host and X-Forwarded-Proto as nginx sets them).
+Steps as the guide gives them, as root: 1 the folio user, 2 PostgreSQL's role and database, 3 /etc/folio/folio.env
+(the guide's lines, GUNICORN_BIND on loopback), 4 the first release by deploy/vm/release.py (its own virtualenv,
+from the wheels the stand-in carries, since the engine has no route out; the tool is what `make release` runs, make
+is not in the image) and preflight, 5 the certificate: a self-signed one where certbot would put it (no ACME server
+reaches a test), 6 the units and the nginx site rendered from the live release and installed, 7 started, 8 a new
+release and a rollback.
 """
 
 from __future__ import annotations
 
 import secrets
 import shlex
+import ssl
 import time
+from pathlib import Path
 
 import pytest
 
 from harness.docker import machine as vm
 from harness.docker.standins import StandInError, ensure_systemd_standin
-from harness.load import PlainHttp, ReadLoad
+from harness.load import OneServer, ReadLoad
 from harness.project import STRONG_SECRET
+from harness.tls import self_signed_certificate
 
 pytestmark = pytest.mark.services
 
@@ -59,7 +64,7 @@ def machine(network, systemd_image, tmp_path):
 
 
 def provision(machine: vm.Machine) -> None:
-    """README's "Deploy to a VM" steps 1–3 as root on the machine: user, database, environment file."""
+    """Steps 1–3 as root on the machine: the user, the database, the environment file (the guide's lines)."""
     password = secrets.token_hex(16)
     env_file = "\n".join(
         [
@@ -73,9 +78,7 @@ def provision(machine: vm.Machine) -> None:
             "BACKUP_DIR=/srv/folio/backups",
             "ADMIN_URL=editors/",
             "BEHIND_PROXY=true",
-            # The machine's own socket unit listens where the test can reach it; nginx would use loopback.
-            "GUNICORN_BIND=0.0.0.0:8000",
-            "FORWARDED_ALLOW_IPS=*",
+            "GUNICORN_BIND=127.0.0.1:8000",
             "WEB_CONCURRENCY=2",
         ]
     )
@@ -83,32 +86,47 @@ def provision(machine: vm.Machine) -> None:
         f"""
         useradd --system --user-group --home-dir /srv/folio --shell /usr/sbin/nologin folio
         install -d -m 755 /srv/folio
-        install -d -o folio -g folio -m 755 /srv/folio/staticfiles
-        install -d -o folio -g folio -m 750 /srv/folio/media
         runuser -u postgres -- psql --quiet -c "CREATE ROLE folio LOGIN PASSWORD '{password}'"
         runuser -u postgres -- createdb --owner folio folio
         install -d -m 750 -g folio /etc/folio
         install -m 640 -g folio /dev/null /etc/folio/folio.env
         cat > /etc/folio/folio.env <<'ENV'\n{env_file}\nENV
+        install -d -o folio -g folio -m 755 /srv/folio/staticfiles
+        install -d -o folio -g www-data -m 2750 /srv/folio/media
         """
     )
+
+
+MANAGE = (
+    "manage() { runuser -u folio -- bash -c 'set -a; . /etc/folio/folio.env; . /srv/folio/current/release.env; "
+    'set +a; cd /srv/folio/current && exec venv/bin/python manage.py "$@"\' manage "$@"; }\n'
+)
 
 
 def release(machine: vm.Machine, *args: str):
     return machine.sh(f"python3 {RELEASE_TOOL} {shlex.join(args)}", env=OFFLINE_PIP, check=False)
 
 
-def install_units(machine: vm.Machine) -> None:
-    """README step 6–7: render the units from the live release, with its environment, and start them."""
+def install_units_and_site(machine: vm.Machine, certificate: tuple[Path, Path]) -> None:
+    """Steps 5–7: the certificate where certbot puts it, the units and the site rendered and installed, started."""
+    machine.sh(f"install -d /etc/letsencrypt/live/{DOMAIN}")
+    machine.put(certificate[0], f"/etc/letsencrypt/live/{DOMAIN}/fullchain.pem")
+    machine.put(certificate[1], f"/etc/letsencrypt/live/{DOMAIN}/privkey.pem")
     machine.sh(
-        """
-        cd /srv/folio/current
-        runuser -u folio -- bash -c 'set -a; . /etc/folio/folio.env; set +a; exec venv/bin/python manage.py \
-            render_deploy systemd --project-dir /srv/folio/current --venv /srv/folio/current/venv \
-            --env-file /etc/folio/folio.env --output-dir /tmp/folio-systemd'
-        install -m 644 /tmp/folio-systemd/folio-* /etc/systemd/system/
+        MANAGE
+        + f"""
+        manage preflight --target vm
+        manage render_deploy systemd --project-dir /srv/folio/current --venv /srv/folio/current/venv \\
+               --env-file /etc/folio/folio.env --output-dir /tmp/folio-systemd
+        manage render_deploy nginx --domain {DOMAIN} --output-dir /tmp/folio-nginx
+        install -m 644 /tmp/folio-systemd/folio-web.socket /tmp/folio-systemd/*.service /etc/systemd/system/
+        install -m 644 /tmp/folio-nginx/snippets/*.conf /etc/nginx/snippets/
+        install -m 644 /tmp/folio-nginx/folio.conf /etc/nginx/sites-available/folio.conf
+        ln -sf ../sites-available/folio.conf /etc/nginx/sites-enabled/folio.conf
+        rm -f /etc/nginx/sites-enabled/default
         systemctl daemon-reload
         systemctl enable --now folio-web.socket folio-web.service folio-worker.service
+        nginx -t && systemctl reload nginx
         """
     )
 
@@ -117,16 +135,23 @@ def main_pid(machine: vm.Machine) -> int:
     return int(machine.sh("systemctl show --property MainPID --value folio-web.service").stdout.strip())
 
 
-def test_release_and_rollback_under_systemd_fail_no_request(machine):
+def test_the_vm_guide_serves_https_and_a_release_and_rollback_fail_no_request(machine, tmp_path):
     provision(machine)
     first = release(machine, "release", "v1", "/tmp/folio.tar")
     assert first.returncode == 0, first.stderr[-3000:]
-    install_units(machine)
+    certificate = self_signed_certificate(tmp_path / "fullchain.pem", tmp_path / "privkey.pem", domain=DOMAIN)
+    install_units_and_site(machine, certificate)
 
     # The units as installed pass systemd's own check on a machine without procps (no /bin/kill).
     verify = machine.sh("test ! -e /bin/kill && systemd-analyze verify /etc/systemd/system/folio-*", check=False)
     assert verify.returncode == 0 and not (verify.stdout + verify.stderr).strip(), verify.stdout + verify.stderr
-    site = PlainHttp(machine.address, 8000, {"Host": DOMAIN, "X-Forwarded-Proto": "https", "Connection": "close"})
+    tls = ssl.create_default_context(cafile=str(certificate[0]))
+    tls.check_hostname = False  # the certificate names folio.test; the test connects to the machine's address
+    site = OneServer(machine.address, 443, {"Host": DOMAIN, "Connection": "close"}, tls=tls)
+    page = site.request("GET", "/", connection=site.connection(timeout=CLIENT_TIMEOUT))
+    assert page.status == 200 and page.release == "v1", (page.status, page.headers)
+    assert page.headers["strict-transport-security"].startswith("max-age=")
+
     # reload (HUP) keeps the master, its interpreter and its release: only new workers.
     master = main_pid(machine)
     machine.sh("systemctl reload folio-web.service")

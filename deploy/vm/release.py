@@ -65,6 +65,8 @@ NOT_COPIED = (
     ".pytest_cache",
     ".ruff_cache",
 )
+# The one .env-like file that is documentation, not a secret.
+KEPT = {".env.example"}
 UNITS = ("folio-web.service", "folio-worker.service")
 # Printed by the target release's own Django: which migrations the database has applied that its files lack.
 # Its own loader, so a release knows nothing of migrations added after it (that is the point).
@@ -296,7 +298,7 @@ class Releases:
 def unpack(source: Path, release: Path) -> None:
     """A checkout's files, or a tarball's (a single top directory, as `git archive --prefix` makes, is dropped)."""
     if source.is_dir():
-        shutil.copytree(source, release, symlinks=True, ignore=shutil.ignore_patterns(*NOT_COPIED))
+        shutil.copytree(source, release, symlinks=True, ignore=not_copied)
         return
     with tempfile.TemporaryDirectory(dir=release.parent, prefix=".unpack-") as scratch:
         try:
@@ -308,7 +310,11 @@ def unpack(source: Path, release: Path) -> None:
             raise ReleaseError(f"{source} is not a readable tar archive: {reason}") from None
         entries = list(Path(scratch).iterdir())
         top = entries[0] if len(entries) == 1 and entries[0].is_dir() else Path(scratch)
-        shutil.copytree(top, release, symlinks=True, ignore=shutil.ignore_patterns(*NOT_COPIED))
+        shutil.copytree(top, release, symlinks=True, ignore=not_copied)
+
+
+def not_copied(directory: str, names: list[str]) -> set[str]:
+    return shutil.ignore_patterns(*NOT_COPIED)(directory, names) - KEPT
 
 
 def extract_safely(archive: tarfile.TarFile, into: Path) -> None:

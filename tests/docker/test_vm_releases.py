@@ -190,3 +190,25 @@ def test_the_vm_guide_serves_https_and_a_release_and_rollback_fail_no_request(ma
     assert listed.splitlines()[0].startswith("  v2") and listed.splitlines()[1].startswith("* v1"), listed
     assert machine.sh("readlink /srv/folio/current").stdout.strip() == "releases/v1"
     assert main_pid(machine) != master
+
+    # The control: the same restart with Gunicorn binding its own socket (folio-web.socket stopped, the service's
+    # dependency on it dropped) refuses connections while the new master boots, and nginx answers 502.
+    machine.sh(
+        """
+        # A drop-in cannot remove a dependency: the unit itself loses it.
+        sed -i '/^Requires=folio-web.socket$/d' /etc/systemd/system/folio-web.service
+        systemctl daemon-reload
+        systemctl stop folio-web.socket folio-web.service
+        systemctl start folio-web.service
+        """
+    )
+    with ReadLoad(
+        site, ["/"], threads=THREADS, max_requests=MAX_REQUESTS, max_seconds=MAX_SECONDS, client_timeout=CLIENT_TIMEOUT
+    ) as control:  # fmt: skip
+        control.wait_for_requests(AROUND_EACH_SWITCH, release="v1")
+        restarted = time.monotonic()
+        machine.sh("systemctl restart folio-web.service")
+        control.wait_for_requests(AROUND_EACH_SWITCH, release="v1", after=time.monotonic())
+    assert control.failures(), f"the control failed nothing, so the load could not see a gap: {control.summary()}"
+    assert {o.status for o in control.failures()} == {502} and min(o.started for o in control.failures()) >= restarted
+    print(f"without the socket: {control.summary()}")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from apps.core.deploy import systemd
 from harness.project import ROOT, STRONG_SECRET, clean_env
 
 TOOL = ROOT / "deploy" / "vm" / "release.py"
@@ -123,6 +124,37 @@ def test_rollback_to_an_unknown_or_live_release_is_refused(tmp_path):
     go_live(tmp_path, "v1")
     assert "is live already" in one_line(run_tool(tmp_path, "rollback", "v1"))
     assert "not a complete release" in one_line(run_tool(tmp_path, "rollback", "v0"))
+
+
+# WHAT A RELEASE HOLDS
+
+
+def checkout(root: Path) -> Path:
+    """A checkout with what must stay behind: secrets, a virtualenv, git's data, caches."""
+    for name, text in {
+        "manage.py": "", "apps/core/a.py": "", ".env.example": "DEBUG=\n", ".env": "DJANGO_SECRET_KEY=real\n",
+        ".env.production": "DATABASE_URL=real\n", ".git/config": "", ".venv/bin/python": "",
+        "apps/core/__pycache__/a.cpython-312.pyc": "", "staticfiles/x.css": "", "media/upload.png": "",
+    }.items():  # fmt: skip
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def files_in(directory: Path) -> set[str]:
+    return {str(path.relative_to(directory)) for path in directory.rglob("*") if path.is_file()}
+
+
+def test_a_release_copies_the_code_without_secrets_virtualenvs_or_git(tmp_path):
+    tool = systemd.release_tool()
+    source = checkout(tmp_path / "src")
+    tool.unpack(source, tmp_path / "from-directory")
+    with tarfile.open(tmp_path / "folio.tar", "w") as archive:  # `git archive --prefix=folio/` puts one top directory
+        archive.add(source, arcname="folio")
+    (tmp_path / "from-archive").mkdir()
+    tool.unpack(tmp_path / "folio.tar", tmp_path / "from-archive" / "v1")
+    for release in (tmp_path / "from-directory", tmp_path / "from-archive" / "v1"):
+        assert files_in(release) == {"manage.py", "apps/core/a.py", ".env.example"}
 
 
 # THE MIGRATIONS RULE, against PostgreSQL

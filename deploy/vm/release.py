@@ -368,9 +368,9 @@ def locked(home: Path) -> Iterator[None]:
 
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    main.add_argument("--home", type=Path, default=Path(os.environ.get("FOLIO_HOME", "/srv/folio")))
-    main.add_argument("--user", default=os.environ.get("FOLIO_USER", "folio"), help="who runs the app")
-    main.add_argument("--env-file", type=Path, default=Path(os.environ.get("FOLIO_ENV_FILE", "/etc/folio/folio.env")))
+    main.add_argument("--home", type=Path, default=Path("/srv/folio"), help="where releases/ and current live")
+    main.add_argument("--user", default="folio", help="who runs the app (default folio)")
+    main.add_argument("--env-file", type=Path, default=Path("/etc/folio/folio.env"), help="the app's environment")
     main.add_argument("--python", default="python3", help="the interpreter each release's virtualenv is made with")
     main.add_argument("--unit", action="append", help=f"a unit to restart (default: {', '.join(UNITS)})")
     main.add_argument("--systemctl", default="systemctl", help=argparse.SUPPRESS)

@@ -157,6 +157,21 @@ def test_a_release_copies_the_code_without_secrets_virtualenvs_or_git(tmp_path):
         assert files_in(release) == {"manage.py", "apps/core/a.py", ".env.example"}
 
 
+def test_old_releases_are_pruned_but_never_the_live_one_or_the_one_to_roll_back_to(tmp_path):
+    tool = systemd.release_tool()
+    for version in ("v1", "v2", "v3", "v4", "v5"):
+        fake_release(tmp_path, version)
+    go_live(tmp_path, "v1", "v5", "v4", "v2")  # v2 live, v4 the rollback target, v1 the oldest build
+    releases = tool.Releases(tool.parser().parse_args(["--home", str(tmp_path), "--keep", "2", "list"]))
+    releases.prune()
+    assert sorted(path.name for path in (tmp_path / "releases").iterdir()) == ["v2", "v4"]
+
+
+def test_keep_below_two_is_refused(tmp_path):
+    result = run_tool(tmp_path, "--keep", "1", "list")
+    assert result.returncode == 2 and "--keep must be 2 or more" in one_line(result)
+
+
 # THE MIGRATIONS RULE, against PostgreSQL
 
 

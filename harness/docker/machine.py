@@ -4,7 +4,8 @@ tests that install and drive the real units as an operator would on a VM.
 How it boots: not `--privileged`, which asks the runtime for every capability and fails where the engine itself runs
 without CAP_SYS_RESOURCE (this project's CI machines); every capability but that one instead, seccomp and AppArmor
 unconfined (systemd sets up namespaces and mounts for the units' hardening), the host's cgroup tree writable (systemd
-manages its sub-tree under the container's own cgroup) and /run, /run/lock on tmpfs, as systemd expects.
+manages its sub-tree under the container's own cgroup, in the host's cgroup namespace) and /run, /run/lock on
+tmpfs, as systemd expects.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from harness.docker.project import Network, inspect, wait_for
 from harness.docker.standins import ROOT
 
 BOOT_ARGS = (
+    # The host's cgroup namespace: systemd finds its own cgroup (/docker/<id>) in the tree mounted below, on cgroup
+    # v1 and v2 hosts alike (v2's default, a private namespace, would make the mounted root look like its own).
+    "--cgroupns=host",
     "--cap-add=ALL",
     "--cap-drop=SYS_RESOURCE",
     "--security-opt", "seccomp=unconfined",

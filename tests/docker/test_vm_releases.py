@@ -4,11 +4,10 @@ asking through nginx: none of their requests fails, and the answers name the new
 before the load ends.
 
 Steps as the guide gives them, as root: 1 the folio user, 2 PostgreSQL's role and database, 3 /etc/folio/folio.env
-(the guide's lines, GUNICORN_BIND on loopback), 4 the first release by deploy/vm/release.py (its own virtualenv,
-from the wheels the stand-in carries, since the engine has no route out; the tool is what `make release` runs, make
-is not in the image) and preflight, 5 the certificate: a self-signed one where certbot would put it (no ACME server
-reaches a test), 6 the units and the nginx site rendered from the live release and installed, 7 started, 8 a new
-release and a rollback.
+(the guide's lines, GUNICORN_BIND on loopback), 4 the first release by `make release` (deploy/vm/release.py: its own
+virtualenv, from the wheels the stand-in carries, since the engine has no route out) and preflight, 5 the
+certificate: a self-signed one where certbot would put it (no ACME server reaches a test), 6 the units and the
+nginx site rendered from the live release and installed, 7 started, 8 `make release` and `make rollback`.
 """
 
 from __future__ import annotations
@@ -30,7 +29,8 @@ from harness.tls import self_signed_certificate
 pytestmark = pytest.mark.services
 
 SOURCE = "/tmp/folio-source"
-RELEASE_TOOL = f"{SOURCE}/folio/deploy/vm/release.py"
+# The source clone of step 4 (/srv/folio/repo in the guide): the working tree, unpacked.
+CHECKOUT = f"{SOURCE}/folio"
 # pip inside the machine installs the wheels the stand-in carries: its network has no way out.
 OFFLINE_PIP = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": "/opt/folio-wheels"}
 DOMAIN = "folio.test"
@@ -103,8 +103,9 @@ MANAGE = (
 )
 
 
-def release(machine: vm.Machine, *args: str):
-    return machine.sh(f"python3 {RELEASE_TOOL} {shlex.join(args)}", env=OFFLINE_PIP, check=False)
+def make(machine: vm.Machine, *args: str):
+    """`sudo make -C <checkout> …` as the guide says (root already), with pip kept offline."""
+    return machine.sh(f"make --no-print-directory -C {CHECKOUT} {shlex.join(args)}", env=OFFLINE_PIP, check=False)
 
 
 def install_units_and_site(machine: vm.Machine, certificate: tuple[Path, Path]) -> None:
@@ -137,7 +138,7 @@ def main_pid(machine: vm.Machine) -> int:
 
 def test_the_vm_guide_serves_https_and_a_release_and_rollback_fail_no_request(machine, tmp_path):
     provision(machine)
-    first = release(machine, "release", "v1", "/tmp/folio.tar")
+    first = make(machine, "release", "VERSION=v1", "SOURCE=/tmp/folio.tar")
     assert first.returncode == 0, first.stderr[-3000:]
     certificate = self_signed_certificate(tmp_path / "fullchain.pem", tmp_path / "privkey.pem", domain=DOMAIN)
     install_units_and_site(machine, certificate)
@@ -164,11 +165,11 @@ def test_the_vm_guide_serves_https_and_a_release_and_rollback_fail_no_request(ma
     ) as load:  # fmt: skip
         load.wait_for_requests(AROUND_EACH_SWITCH, release="v1")
         release_began = time.monotonic()
-        second = release(machine, "release", "v2", f"{SOURCE}/folio")
+        second = make(machine, "release", "VERSION=v2")
         release_ended = time.monotonic()
         load.wait_for_requests(AROUND_EACH_SWITCH, release="v2", after=release_ended)
         rollback_began = time.monotonic()
-        back = release(machine, "rollback")
+        back = make(machine, "rollback")
         rollback_ended = time.monotonic()
         load.wait_for_requests(AROUND_EACH_SWITCH, release="v1", after=rollback_ended)
     assert second.returncode == 0, second.stderr[-3000:]
@@ -186,7 +187,7 @@ def test_the_vm_guide_serves_https_and_a_release_and_rollback_fail_no_request(ma
     print(f"release v2 took {release_ended - release_began:.0f} s, rollback {rollback_ended - rollback_began:.0f} s; "
           f"the slowest answer (a wait in the socket's queue) {slowest:.1f} s; {load.summary()}")  # fmt: skip
 
-    listed = release(machine, "list").stdout
+    listed = make(machine, "releases").stdout
     assert listed.splitlines()[0].startswith("  v2") and listed.splitlines()[1].startswith("* v1"), listed
     assert machine.sh("readlink /srv/folio/current").stdout.strip() == "releases/v1"
     assert main_pid(machine) != master

@@ -149,8 +149,9 @@ release:
 rollback:
 	$(RELEASE_TOOL) rollback $(VERSION)
 
+# A listing, so make does not echo the command above it.
 releases:
-	$(RELEASE_TOOL) list
+	@$(RELEASE_TOOL) list
 
 # SEVERAL APP HOSTS (README, "Several app hosts"): on the load balancer, with the production environment (WEB_HOSTS)
 # loaded, take one app host out of nginx's rotation before replacing its code, and put it back after. nginx has no

@@ -39,8 +39,8 @@ class Measurement:
         if self.limit is not None:
             return self.limit, self.limit_name or "limit"
         if self.goal.on_ratio:
-            return self.baseline, "baseline"
-        return self.goal.threshold, "goal"
+            return self.baseline, self.limit_name or "baseline"
+        return self.goal.threshold, self.limit_name or "goal"
 
     @property
     def from_limit(self) -> str:

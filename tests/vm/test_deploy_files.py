@@ -83,6 +83,19 @@ def test_forwarding_headers_count_only_from_the_proxy(peer, trusted):
     assert ("HTTP_X_FORWARDED_PROTO" in seen) is trusted
 
 
+def test_one_filter_remembers_each_peers_verdict_apart():
+    """The filter remembers what it parsed (it runs on every request): a trusted peer's verdict must never carry
+    over to the next, untrusted one, nor a client address to another request."""
+    seen = []
+    app = TrustedProxyHeaders(lambda environ, start: seen.append(dict(environ)) or [b""], "127.0.0.1")
+    peers = ["127.0.0.1", "10.0.0.5", "127.0.0.1", "10.0.0.5", "127.0.0.1"]
+    for number, peer in enumerate(peers):
+        environ = {"REMOTE_ADDR": peer, "HTTP_X_REAL_IP": f"203.0.113.{number}", "HTTP_X_FORWARDED_PROTO": "https"}
+        app(environ, lambda *args: None)
+    assert [e["REMOTE_ADDR"] for e in seen] == ["203.0.113.0", "10.0.0.5", "203.0.113.2", "10.0.0.5", "203.0.113.4"]
+    assert ["HTTP_X_FORWARDED_PROTO" in e for e in seen] == [True, False, True, False, True]
+
+
 def test_a_proxy_cannot_name_a_client_that_is_not_an_ip_address():
     seen = {}
     app = TrustedProxyHeaders(lambda environ, start: seen.update(environ) or [b""], "127.0.0.0/8")

@@ -23,6 +23,33 @@ COPY requirements/production.txt requirements/production.txt
 COPY deploy/docker/install-dependencies.sh deploy/docker/install-dependencies.sh
 RUN bash deploy/docker/install-dependencies.sh
 
+# ---- backup: the app on the database's own image, so `manage.py db_backup` finds the server's pg_dump ----
+# Compose's `backup` service builds this stage (docker-compose.production.yml). pg_dump must be at least the
+# server's major version and python:3.12-slim carries no PostgreSQL client; the postgres image is the same Debian
+# release, so the interpreter copied from the build stage runs here once its libraries are installed. The FROM is
+# compose's `db` image (tests/docker/test_dockerfile.py holds the two equal).
+FROM postgres:16 AS backup
+# Runtime's values where they matter to a job (no pip, no Gunicorn here).
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:$PATH \
+    DJANGO_SETTINGS_MODULE=config.settings.production \
+    MEDIA_ROOT=/srv/media \
+    BACKUP_DIR=/srv/backups
+# CPython as python:3.12-slim installs it (uv, also in the build stage's /usr/local/bin, stays behind).
+COPY --from=build /usr/local/lib /usr/local/lib
+COPY --from=build /usr/local/bin/python* /usr/local/bin/
+WORKDIR /app
+COPY deploy/docker/install-backup-runtime.sh deploy/docker/install-backup-runtime.sh
+RUN bash deploy/docker/install-backup-runtime.sh
+COPY --from=build /opt/venv /opt/venv
+COPY . .
+USER 10001:10001
+# The postgres image's entrypoint would treat the command as a server's; this stage runs the job only.
+ENTRYPOINT []
+CMD ["python", "manage.py", "db_backup"]
+
 # ---- runtime: the virtualenv, the source and its collected static files; nothing that builds ----
 FROM python:3.12-slim AS runtime
 # GUNICORN_BIND: gunicorn.conf.py binds 127.0.0.1 by default (right on a VM behind nginx); in a container only

@@ -137,19 +137,28 @@ render: install
 test-next: install
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python .ci/django_next.py $(PYTEST_ARGS)
 
-# VM RELEASE: README "Deploy to a VM", step 8, run on the server from the checkout (/srv/folio/app) by root, e.g.
-# over SSH from .github/workflows/deploy-vm.yml. The app's steps run as the folio user with its environment file.
+# VM RELEASES: README "Deploy to a VM", step 8, run by root on the server in a checkout of the version to release
+# (e.g. over SSH from .github/workflows/deploy-vm.yml). deploy/vm/release.py holds every rule: a directory and a
+# virtualenv per release under VM_HOME/releases, collectstatic and migrate as VM_USER with VM_ENV_FILE, `current`
+# switched, the units restarted. Nothing here installs the dev toolchain.
+#   sudo make release VERSION=v1.5.0        (SOURCE=path/to/checkout-or.tar.gz; default this checkout)
+#   sudo make rollback                      (VERSION=v1.4.0 to pick one; refused below the applied migrations)
+VM_HOME ?= /srv/folio
 VM_USER ?= folio
-VM_VENV ?= /srv/folio/venv
+VM_VENV ?= $(VM_HOME)/current/venv
 VM_ENV_FILE ?= /etc/folio/folio.env
-VM_MANAGE = runuser -u $(VM_USER) -- sh -c 'set -a; . $(VM_ENV_FILE); set +a; exec $(VM_VENV)/bin/python manage.py "$$@"' manage
-.PHONY: release
+RELEASE_TOOL = python3 deploy/vm/release.py --home $(VM_HOME) --user $(VM_USER) --env-file $(VM_ENV_FILE)
+.PHONY: release rollback releases
 release:
-	runuser -u $(VM_USER) -- $(VM_VENV)/bin/pip install --quiet --require-hashes -r requirements/production.txt
-	$(VM_MANAGE) collectstatic --noinput
-	$(VM_MANAGE) migrate --noinput
-	systemctl reload folio-web
-	systemctl restart folio-worker
+	$(if $(VERSION),,$(error VERSION=... names the release, e.g. VERSION=v1.5.0))
+	$(RELEASE_TOOL) release $(VERSION) $(or $(SOURCE),.)
+
+rollback:
+	$(RELEASE_TOOL) rollback $(VERSION)
+
+# A listing, so make does not echo the command above it.
+releases:
+	@$(RELEASE_TOOL) list
 
 # SEVERAL APP HOSTS (README, "Several app hosts"): on the load balancer, with the production environment (WEB_HOSTS)
 # loaded, take one app host out of nginx's rotation before replacing its code, and put it back after. nginx has no

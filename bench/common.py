@@ -27,6 +27,29 @@ class Measurement:
     spread: str = ""  # e.g. "subject p25–p75 910–980 req/s; baseline 1820–1900"
     command: str = ""  # how to reproduce just this measurement
     details: dict[str, float | str] = field(default_factory=dict)
+    # The best any implementation could do, same unit: the floor (writes alone, Django's import alone) or the
+    # ceiling (hello-world req/s). Unset: the baseline, for a goal on the ratio (hello-world is its own ceiling),
+    # or the goal's threshold, for a goal on the value itself.
+    limit: float | None = None
+    limit_name: str = ""
+
+    @property
+    def limit_shown(self) -> tuple[float, str]:
+        """The limit this row is measured against, and what it is."""
+        if self.limit is not None:
+            return self.limit, self.limit_name or "limit"
+        if self.goal.on_ratio:
+            return self.baseline, self.limit_name or "baseline"
+        return self.goal.threshold, self.limit_name or "goal"
+
+    @property
+    def from_limit(self) -> str:
+        """How far Folio is from its limit, in words: "1.52× the writes-alone floor", "68% of hello-world"."""
+        limit, name = self.limit_shown
+        if not limit or not math.isfinite(self.subject):
+            return "—"
+        share = self.subject / limit
+        return f"{share:.0%} of {name}" if share < 1 else f"{share:.3g}× {name}"
 
     @property
     def compared(self) -> float | None:

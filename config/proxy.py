@@ -14,6 +14,7 @@ filter alike, so the two can never disagree about who the proxy is.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 from collections.abc import Callable, Iterable
@@ -50,6 +51,9 @@ def parse_allow_list(value: str | Iterable[str]) -> tuple[bool, list[ipaddress.I
     return "*" in items, [ipaddress.ip_network(item, strict=False) for item in items if item != "*"]
 
 
+# Remembered: every request parses its peer and its X-Real-IP, and a handful of addresses (the proxy, the busiest
+# clients) make most of them; parsing was the front door's costliest step on a cached page.
+@functools.lru_cache(maxsize=4096)
 def valid_ip(value: str) -> str | None:
     try:
         return str(ipaddress.ip_address(value.strip()))
@@ -63,8 +67,9 @@ class TrustedProxyHeaders:
     def __init__(self, app: WSGIApplication, allow: str | Iterable[str]) -> None:
         self.app = app
         self.allow_all, self.networks = parse_allow_list(allow)
+        self.peer_is_proxy = functools.lru_cache(maxsize=4096)(self._peer_is_proxy)
 
-    def peer_is_proxy(self, peer: str) -> bool:
+    def _peer_is_proxy(self, peer: str) -> bool:
         if self.allow_all or not peer:  # no address: a unix socket only the proxy's user can open
             return True
         address = valid_ip(peer)

@@ -1,5 +1,5 @@
-"""A bounded read load through the load balancer of harness/hosts.py: a few client threads, each on a kept-open
-HTTPS connection, until a request count or a time limit, whichever comes first.
+"""A bounded read load: a few client threads, each on a kept-open connection, until a request count or a time limit,
+whichever comes first. Through the load balancer of harness/hosts.py (its Bed), or at one server (OneServer).
 
     with ReadLoad(bed, paths, threads=4, max_requests=1500, max_seconds=90) as load:
         load.wait_for_requests(40)      # running, proven by answers
@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import http.client
 import itertools
+import ssl
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
-from harness.hosts import Bed
+from harness.hosts import Response
 
 # A reader's patience, and more than nginx needs to pass a request stuck on a dead host to the next one
 # (GUNICORN_TIMEOUT in the bed, 10 s, plus the connect timeout).
@@ -32,6 +34,36 @@ PACE = 0.05
 CLOSED_UNDER_US = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
+class Target(Protocol):
+    """Where the load goes: harness.hosts.Bed, or OneServer."""
+
+    def connection(self, *, timeout: float) -> http.client.HTTPConnection: ...
+
+    def request(self, method: str, path: str, *, connection: http.client.HTTPConnection) -> Response: ...
+
+
+@dataclass
+class OneServer:
+    """One server, asked as a proxy or a reader would (`headers`: Host, X-Forwarded-Proto), over HTTPS with `tls`.
+    With `Connection: close` each request opens a connection of its own: no kept-open connection to lose, so any
+    error is a request the server failed."""
+
+    host: str
+    port: int
+    headers: dict[str, str] = field(default_factory=dict)
+    tls: ssl.SSLContext | None = None
+
+    def connection(self, *, timeout: float) -> http.client.HTTPConnection:
+        if self.tls:
+            return http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=self.tls)
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+
+    def request(self, method: str, path: str, *, connection: http.client.HTTPConnection) -> Response:
+        connection.request(method, path, headers=self.headers)
+        answer = connection.getresponse()
+        return Response(answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read())
+
+
 @dataclass(frozen=True)
 class Outcome:
     started: float
@@ -43,7 +75,15 @@ class Outcome:
 
 class ReadLoad:
     def __init__(
-        self, bed: Bed, paths: list[str], *, threads: int, max_requests: int, max_seconds: float, pace: float = PACE
+        self,
+        bed: Target,
+        paths: list[str],
+        *,
+        threads: int,
+        max_requests: int,
+        max_seconds: float,
+        pace: float = PACE,
+        client_timeout: float = CLIENT_TIMEOUT,
     ) -> None:
         self.bed = bed
         self.paths = itertools.cycle(paths)
@@ -51,6 +91,7 @@ class ReadLoad:
         self.max_requests = max_requests
         self.max_seconds = max_seconds
         self.pace = pace
+        self.client_timeout = client_timeout
         # Requests sent again on a fresh connection because the server closed a kept-open one as it was reused.
         self.resent = 0
         self.outcomes: list[Outcome] = []
@@ -69,7 +110,7 @@ class ReadLoad:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         for worker in self._workers:
-            worker.join(CLIENT_TIMEOUT + 10)
+            worker.join(self.client_timeout + 10)
 
     def _next(self) -> str | None:
         with self._lock:
@@ -85,7 +126,7 @@ class ReadLoad:
                 connection.close()
                 with self._lock:
                     self.resent += 1
-        connection = self.bed.connection(timeout=CLIENT_TIMEOUT)
+        connection = self.bed.connection(timeout=self.client_timeout)
         return connection, self.bed.request("GET", path, connection=connection)
 
     def _run(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from .words import WORD_PATTERN, count_words
+from .words import count_words, postgres_word_count
 
 # Small enough that a row waits at most one short batch (~0.2 s at 2,000 rows) for a concurrent update.
 BATCH_SIZE = 2_000
@@ -19,10 +19,12 @@ BATCH_SIZE = 2_000
 # The rows the reference backfills: never counted, with a body to count.
 PENDING = "word_count IS NULL AND body IS NOT NULL AND body <> ''"
 
-FILL_RANGE_SQL = f"""
-    UPDATE content_essay SET word_count = regexp_count(body, %s)
-    WHERE id >= %s AND id < %s AND {PENDING}
-"""  # noqa: S608 - built from constants; values travel as parameters
+
+def fill_range_sql(expression: str) -> str:
+    """One batch: `expression` written into the pending rows of an id range (the last two parameters)."""
+    return f"UPDATE content_essay SET word_count = {expression} WHERE id >= %s AND id < %s AND {PENDING}"  # noqa: S608 - built from constants; values travel as parameters
+
+
 CLEAR_RANGE_SQL = "UPDATE content_essay SET word_count = NULL WHERE id >= %s AND id < %s"
 
 
@@ -51,8 +53,13 @@ def fill_word_counts(connection: BaseDatabaseWrapper, *, batch_size: int | None 
     """Count words for every pending row; returns how many rows were filled."""
     batch_size = batch_size or BATCH_SIZE
     if connection.vendor == "postgresql":
-        return _in_batches(connection, PENDING, FILL_RANGE_SQL, [WORD_PATTERN], batch_size)
+        return fill_pending_with(connection, *postgres_word_count("body"), batch_size=batch_size)
     return _fill_portably(connection, batch_size)
+
+
+def fill_pending_with(connection: BaseDatabaseWrapper, expression: str, params: list, *, batch_size: int) -> int:
+    """The PostgreSQL backfill with any expression: the word count, or a constant for the cost of the writes."""
+    return _in_batches(connection, PENDING, fill_range_sql(expression), params, batch_size)
 
 
 def clear_word_counts(connection: BaseDatabaseWrapper, *, batch_size: int | None = None) -> int:

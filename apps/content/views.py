@@ -41,7 +41,9 @@ def essay_list(request: HttpRequest) -> HttpResponse:
 
 
 def _render_essay(request: HttpRequest, essay: Essay, *, preview: bool = False) -> HttpResponse:
-    visible = Essay.objects.published().select_related("author")
+    # The neighbours are links: their title and slug, not their bodies nor their authors (every cache miss pays
+    # for these two queries, and a body may be long).
+    visible = Essay.objects.published().only("title", "slug")
     context = {
         "essay": essay,
         "preview": preview,

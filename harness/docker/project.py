@@ -22,16 +22,24 @@ from harness.docker.engine import Engine
 from harness.docker.standins import ROOT, cache_enabled
 
 IMAGE = "folio:latest"
+# The Dockerfile's backup stage, under the name docker-compose.production.yml gives it by default.
+BACKUP_IMAGE = "folio-backup:latest"
 # Who the Dockerfile says the app runs as.
 APP_UID = 10001
 
 
 def build_project_image(
-    engine: Engine, tag: str = IMAGE, *, log: Path, build_args: dict[str, str] | None = None
+    engine: Engine,
+    tag: str = IMAGE,
+    *,
+    log: Path,
+    build_args: dict[str, str] | None = None,
+    target: str | None = None,
 ) -> float:
-    """`docker build` of the repository; returns the seconds it took. Raises CalledProcessError with the log's tail."""
+    """`docker build` of the repository (its last stage, or `target`); returns the seconds it took. Raises
+    RuntimeError with the log's tail."""
     started = time.monotonic()
-    command = ["build", "--network", "host", "--tag", tag]
+    command = ["build", "--network", "host", "--tag", tag, *(["--target", target] if target else [])]
     for name, value in (build_args or {}).items():
         command += ["--build-arg", f"{name}={value}"]
     if not cache_enabled():

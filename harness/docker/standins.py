@@ -34,6 +34,9 @@ SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
 LABEL = "folio.standin.recipe"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+PRODUCTION_REQUIREMENTS = ROOT / "requirements" / "production.txt"
+# The systemd host runs CPython 3.12 from the python stand-in (Pillow's current wheels need 3.12; bookworm has 3.11).
+SYSTEMD_TAG = "folio-standin/systemd:bookworm"
 PYENV_VERSIONS = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
 # Not needed to run a site, and a quarter of the tree: the stdlib's own tests, Tk, IDLE.
 PYTHON_EXCLUDES = ("test", "idlelib", "tkinter", "turtledemo", "lib2to3/tests")
@@ -163,6 +166,8 @@ class Builder:
             inputs += [python.name.encode(), HOST_CA_BUNDLE.read_bytes()]
         if recipe == "uv":
             inputs.append(uv_version().encode())
+        if recipe == "systemd":
+            inputs.append(PRODUCTION_REQUIREMENTS.read_bytes())
         key = digest(*inputs)
         if self.fresh(tag, key):
             return
@@ -176,6 +181,8 @@ class Builder:
                 shutil.copy(HOST_CA_BUNDLE, context_path / "host-ca-certificates.crt")
             if recipe == "uv":
                 unpack_uv(uv_version(), context_path, self)
+            if recipe == "systemd":
+                download_wheels(context_path / "wheels", self)
             # --network host: apt reaches Debian's archive the way the host does (the engine has no NAT).
             self.run(
                 "docker",
@@ -215,20 +222,7 @@ def pack_python(python: Path, tarball: Path) -> None:
 def unpack_uv(version: str, directory: Path, builder: Builder) -> None:
     """uv and uvx from uv's manylinux wheel on PyPI."""
     wheels = directory / "wheels"
-    builder.run(
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--quiet",
-        "--no-deps",
-        "--only-binary=:all:",
-        "--platform",
-        "manylinux_2_17_x86_64",
-        "--dest",
-        str(wheels),
-        f"uv=={version}",
-    )
+    pip_download(builder, wheels, "--no-deps", "--platform", "manylinux_2_17_x86_64", f"uv=={version}")
     wheel = next(wheels.glob("uv-*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         for name in archive.namelist():
@@ -237,6 +231,38 @@ def unpack_uv(version: str, directory: Path, builder: Builder) -> None:
                 target.write_bytes(archive.read(name))
                 target.chmod(0o755)
     shutil.rmtree(wheels)
+
+
+def pip_download(builder: Builder, directory: Path, *args: str) -> None:
+    """Binary wheels only, into `directory`, through the host's pip (its index and certificates)."""
+    builder.run(
+        sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--dest", str(directory), *args
+    )
+
+
+def download_wheels(directory: Path, builder: Builder) -> None:
+    """The wheels requirements/production.txt pins (hashes checked), for CPython 3.12 on manylinux x86_64."""
+    platforms = [
+        item
+        for tag in ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64", "any")
+        for item in ("--platform", tag)
+    ]
+    pip_download(
+        builder, directory, "--python-version", "3.12", "--implementation", "cp", "--abi", "cp312", *platforms,
+        "--require-hashes", "-r", str(PRODUCTION_REQUIREMENTS),
+    )  # fmt: skip
+
+
+def ensure_systemd_standin(engine: Engine) -> str:
+    """A bookworm host that boots systemd as PID 1 (standins/systemd), on the python stand-in; returns its tag."""
+    home = cache_home()
+    home.mkdir(parents=True, exist_ok=True)
+    builder = Builder(engine=engine, log=home / "standins-systemd.log", timings={})
+    builder.log.write_text("")
+    python = next(tag for tag, recipe in referenced_images().items() if recipe == "python")
+    builder.build(python, "python", builder.base())
+    builder.build(SYSTEMD_TAG, "systemd", python)
+    return SYSTEMD_TAG
 
 
 def ensure_standins(engine: Engine) -> dict[str, float]:

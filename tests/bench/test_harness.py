@@ -237,7 +237,10 @@ def test_the_report_tabulates_folio_baseline_ratio_goal_verdict_and_spread():
     text = report.render(
         [result("gunicorn", good)], {"Cores": "2"}, quick=False, command="make bench", chart=None, report_path=ROOT
     )
-    row = "| gunicorn | essay page req/s vs hello-world | 900 | 1,800 | req/s | 0.5 | ≥ 0.5× | ✅ pass | 880–930 |"
+    row = (
+        "| gunicorn | essay page req/s vs hello-world | 900 | 1,800 | req/s | 0.5 | ≥ 0.5× | ✅ pass | 1,800 "
+        "| 50% of baseline | 880–930 |"
+    )
     assert row in text.splitlines()
     assert "**1 of 1 goals met** across 1 benchmarks. Reproduce with `make bench`" in text
 
@@ -247,8 +250,8 @@ def test_the_report_shows_a_missed_goal_an_error_and_how_to_reproduce_each_bench
     results = [result("cold_start", missed), result("gunicorn", error="timed out after 600 s")]
     text = report.render(results, {}, quick=False, command="make bench", chart=None, report_path=ROOT)
     lines = text.splitlines()
-    assert "| cold_start | cold start | 0.9 | 0.5 | s | 1.8 | ≤ 1.3× | ❌ FAIL | — |" in lines
-    assert "| gunicorn | — | — | — | — | — | — | 💥 ERROR: timed out after 600 s | — |" in lines
+    assert "| cold_start | cold start | 0.9 | 0.5 | s | 1.8 | ≤ 1.3× | ❌ FAIL | 0.5 | 1.8× baseline | — |" in lines
+    assert "| gunicorn | — | — | — | — | — | — | 💥 ERROR: timed out after 600 s | — | — | — |" in lines
     assert "| cold_start | 1 | `python -m bench --only cold_start` | `python -m bench.x` |" in lines
     assert "**1 benchmark(s) failed to report: gunicorn**" in text
 
@@ -278,7 +281,19 @@ def test_a_pipe_in_a_measurement_name_does_not_add_a_table_column():
     odd = Measurement("static | nginx", 1.0, 2.0, "ms", Goal("≤", 2), ratio=0.5)
     text = report.render([result("static", odd)], {}, quick=True, command="x", chart=None, report_path=ROOT)
     (row,) = [line for line in text.splitlines() if line.startswith("| static | static")]
-    assert row.replace("\\|", "").count("|") == 10  # nine columns
+    assert row.replace("\\|", "").count("|") == 12  # eleven columns
+
+
+def test_each_row_says_how_far_folio_is_from_its_limit():
+    """The floor or ceiling a benchmark measured, else the baseline (a ratio goal) or the goal's own limit."""
+    floor = Measurement(
+        "backfill", 20.0, 300.0, "s", Goal("≥", 10, label="faster"), ratio=15.0, limit=13.0, limit_name="the floor"
+    )
+    ceiling = Measurement("essay req/s", 900.0, 1000.0, "req/s", Goal("≥", 0.8), ratio=0.9)
+    rss = Measurement("peak RSS", 65.0, 100.0, "MB", Goal("<", 100, unit="MB"))
+    assert [m.from_limit for m in (floor, ceiling, rss)] == ["1.54× the floor", "90% of baseline", "65% of goal"]
+    text = report.render([result("b", floor)], {}, quick=False, command="x", chart=None, report_path=ROOT)
+    assert "| ✅ pass | 13 | 1.54× the floor | — |" in text
 
 
 def test_a_run_over_its_time_budget_says_so_in_the_report():
@@ -296,9 +311,14 @@ def test_the_report_derives_each_verdict_from_the_numbers_and_prints_the_goal():
         [result("backfill", fast, slow, rss)], {}, quick=False, command="x", chart=None, report_path=ROOT
     )
     lines = text.splitlines()
-    assert "| backfill | backfill speedup | 2 | 40 | s | 20 | ≥ 10× faster | ✅ pass | — |" in lines
-    assert "| backfill | backfill speedup, small | 8 | 40 | s | 5 | ≥ 10× faster | ❌ FAIL | — |" in lines
-    assert "| backfill | peak RSS | 120 | 100 | MB | — | < 100 MB | ❌ FAIL | — |" in lines
+    assert (
+        "| backfill | backfill speedup | 2 | 40 | s | 20 | ≥ 10× faster | ✅ pass | 40 | 5% of baseline | — |" in lines
+    )
+    assert (
+        "| backfill | backfill speedup, small | 8 | 40 | s | 5 | ≥ 10× faster | ❌ FAIL | 40 | 20% of baseline | — |"
+        in lines
+    )
+    assert "| backfill | peak RSS | 120 | 100 | MB | — | < 100 MB | ❌ FAIL | 100 | 1.2× goal | — |" in lines
     assert "**1 of 3 goals met**" in text
 
 
@@ -392,7 +412,7 @@ def test_bench_quick_fails_when_a_benchmark_errors_and_leaves_the_committed_repo
     written = (tmp_path / "work" / "quick" / "BENCHMARKS.md").read_text()
     assert "💥 ERROR: RuntimeError: gunicorn did not start" in written
     assert "| good | essay page req/s vs hello-world |" in written
-    assert f"- No {package}/bench_cold_start.py, so this goal is not measured: cold start ≤ 1.3× bare Django" in written
+    assert f"- No {package}/bench_cold_start.py, so this goal is not measured: cold start ≤ 1.2× bare Django" in written
     assert Image.open(tmp_path / "work" / "quick" / "benchmarks.png").format == "PNG"
 
 

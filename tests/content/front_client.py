@@ -5,6 +5,8 @@ runs it."""
 from __future__ import annotations
 
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.http import HttpResponse
 from django.test import Client
 
@@ -23,12 +25,20 @@ class FrontClient(Client):
         self._app = self._app or PageCacheFront(WSGIHandler())
         environ = self._base_environ(**request)
         started: list = []
-        body = self._app(environ, lambda status, headers, *exc_info: started.extend([status, headers]))
+        # As Django's own test client does: a request must not close the test's database connection, or on
+        # PostgreSQL the test's transaction (and with it every row the test made) is gone at the next query.
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
         try:
-            content = b"".join(body)
+            body = self._app(environ, lambda status, headers, *exc_info: started.extend([status, headers]))
+            try:
+                content = b"".join(body)
+            finally:
+                if hasattr(body, "close"):
+                    body.close()
         finally:
-            if hasattr(body, "close"):
-                body.close()
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
         status, headers = started
         response = HttpResponse(content, status=int(status.split()[0]))
         del response["Content-Type"]

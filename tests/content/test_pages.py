@@ -6,7 +6,9 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.http import HttpRequest
+from django.test.utils import CaptureQueriesContext
 from django.urls import path
 from django.utils import timezone
 
@@ -91,6 +93,26 @@ def test_essays_published_at_the_same_moment_still_chain(client, make_essay):
 
     assert f'rel="next" href="{second.get_absolute_url()}"' in client.get(first.get_absolute_url()).content.decode()
     assert f'rel="prev" href="{first.get_absolute_url()}"' in client.get(second.get_absolute_url()).content.decode()
+
+
+def test_an_essay_page_reads_its_neighbours_titles_not_their_bodies(client, make_essay):
+    """Every cache miss pays for the neighbours: two links need a title and a slug, never a body or an author."""
+    make_essay("older", title="The older one", body="OLDER-BODY " * 1000, ago=timedelta(days=3))
+    make_essay("middle", ago=timedelta(days=2))
+    make_essay("newer", title="The newer one", body="NEWER-BODY " * 1000, ago=timedelta(days=1))
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/essays/middle/").content.decode()
+
+    assert "The older one" in page and "The newer one" in page
+    essay_reads = [q["sql"] for q in queries.captured_queries if 'FROM "content_essay"' in q["sql"]]
+    neighbours = [
+        sql
+        for sql in essay_reads
+        if '"content_essay"."title"' in sql and "LIMIT 1" in sql and '"content_essay"."slug" =' not in sql
+    ]
+    assert len(neighbours) == 2, essay_reads
+    assert all('"body"' not in sql and "users_user" not in sql for sql in neighbours), neighbours
 
 
 def test_detail_shows_rendered_markdown_byline_and_reading_time(client, make_essay):

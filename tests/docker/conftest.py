@@ -1,7 +1,9 @@
-"""The Docker test bed for the whole session: one engine, the stand-in base images, the project's image.
+"""The Docker test bed for the tests of this package: one engine, the stand-in base images, the project's image.
 
-Each is built at most once per session and cached between sessions (harness/docker/standins.py). A missing
-engine skips, or fails under FOLIO_REQUIRE_SERVICES=1 (CI), with the reason.
+Each is built at most once per run and cached between runs (harness/docker/standins.py). Package-scoped, not
+session-scoped: the engine is one per machine (harness/docker/engine.py), so it is given back as soon as the last
+Docker test ends, instead of being held while the rest of the suite runs and another run on the machine waits.
+A missing engine skips, or fails under FOLIO_REQUIRE_SERVICES=1 (CI), with the reason.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from harness.docker.engine import EngineUnavailable, cache_home, running_engine
 from harness.docker.standins import StandInError, ensure_standins, referenced_images
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def engine():
     try:
         with running_engine() as started:
@@ -25,7 +27,7 @@ def engine():
         unavailable(f"no Docker engine: {exc}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def standins(engine) -> dict[str, str]:
     """{tag: recipe} of the base images, all present in the engine."""
     try:
@@ -37,7 +39,7 @@ def standins(engine) -> dict[str, str]:
     return referenced_images()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def standin(standins):
     """The tag the project's files use for a recipe: standin('postgres') → 'postgres:16'."""
 
@@ -47,7 +49,7 @@ def standin(standins):
     return tag
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def folio_image(engine, standins) -> str:
     try:
         seconds = project.build_project_image(engine, log=cache_home() / "project-build.log")

@@ -19,6 +19,7 @@ import yaml
 
 from apps.core.deploy.nginx import LOGIN_BURST, LOGIN_RATE, LOGIN_RETRY_AFTER
 from harness.docker import compose, project
+from harness.docker.engine import cache_home
 from harness.ports import free_port
 
 pytestmark = pytest.mark.services
@@ -203,6 +204,56 @@ def test_a_task_enqueued_by_web_is_run_by_the_worker(production):
 
     assert project.wait_for(finished, timeout=120, what="the worker running the task", interval=2) == "SUCCESSFUL"
     assert task_id in stack.logs("worker")
+
+
+@pytest.fixture(scope="module")
+def backup_image(engine, folio_image) -> str:
+    try:
+        project.build_project_image(
+            engine, project.BACKUP_IMAGE, log=cache_home() / "backup-build.log", target="backup"
+        )
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return project.BACKUP_IMAGE
+
+
+def essay_count(stack) -> int:
+    counted = stack.run(
+        "exec", "-T", "web", "python", "manage.py", "shell", "-c",
+        "from apps.content.models import Essay; print(Essay.objects.count())",
+    )  # fmt: skip
+    return int(counted.stdout.strip().splitlines()[-1])
+
+
+def test_the_backup_service_dumps_with_the_servers_pg_dump_privately_and_the_dump_restores(production, backup_image):
+    stack = production["stack"]
+    stack.variables["FOLIO_BACKUP_IMAGE"] = backup_image
+    stack.run("exec", "-T", "web", "python", "manage.py", "seed_demo")
+    essays = essay_count(stack)
+    assert essays > 0
+
+    made = stack.run("run", "--rm", "backup", timeout=600)  # what a host timer runs
+
+    dumps = re.findall(r"wrote (/srv/backups/folio-\S+\.dump)", made.stdout)
+    assert len(dumps) == 1, made.stdout + made.stderr
+    listed = stack.run("run", "--rm", "backup", "ls", "-ln", "/srv/backups").stdout
+    dump_line = next(line for line in listed.splitlines() if line.endswith(dumps[0].rsplit("/", 1)[1]))
+    assert dump_line.startswith("-rw------- ") and " 10001 10001 " in dump_line, listed
+    # pg_dump in this image is the server's major version: the db service's own image.
+    client = stack.run("run", "--rm", "backup", "pg_dump", "--version").stdout
+    server = stack.run(
+        "exec", "-T", "web", "python", "manage.py", "shell", "-c",
+        "from django.db import connection; connection.ensure_connection(); print(connection.pg_version // 10000)",
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    assert re.search(r"\(PostgreSQL\) (\d+)", client).group(1) == server, (client, server)
+
+    stack.run(
+        "exec", "-T", "web", "python", "manage.py", "shell", "-c",
+        "from apps.content.models import Essay; Essay.objects.all().delete()",
+    )  # fmt: skip
+    assert essay_count(stack) == 0
+    stack.run("run", "--rm", "backup", "python", "manage.py", "db_restore", dumps[0], timeout=600)
+    assert essay_count(stack) == essays
 
 
 def test_down_then_up_keeps_the_essays(production):

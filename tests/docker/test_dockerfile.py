@@ -9,6 +9,7 @@ import shutil
 import subprocess
 
 import pytest
+import yaml
 from django.urls import reverse
 
 from deploy.docker import healthcheck
@@ -44,12 +45,27 @@ def test_every_hadolint_rule_ignored_in_the_dockerfile_says_why():
 
 
 def test_every_python_stage_is_python_312_slim_with_the_reference_env_lines():
-    python_stages = [name for name in dict.fromkeys(item.stage for item in files.instructions()) if name != "uv"]
-    assert python_stages == ["build", "runtime"], "a build stage and a slim runtime stage"
-    for name in python_stages:
+    stages = [name for name in dict.fromkeys(item.stage for item in files.instructions()) if name != "uv"]
+    assert stages == ["build", "backup", "runtime"], "a build stage, the backup job's stage, a slim runtime stage"
+    for name in ("build", "runtime"):
         items = files.stage(name)
         assert files.base_image(items) == "python:3.12-slim"
         assert REFERENCE_ENV.items() <= files.environment(items).items()
+    # The backup job installs nothing, so pip's setting has no use there.
+    job_env = {name: value for name, value in REFERENCE_ENV.items() if not name.startswith("PIP_")}
+    assert job_env.items() <= files.environment(files.stage("backup")).items()
+
+
+def test_the_backup_stage_is_the_compose_databases_image_so_pg_dump_matches_the_server():
+    services = yaml.safe_load(files.COMPOSE_PRODUCTION.read_text())["services"]
+    backup = files.stage("backup")
+    assert files.base_image(backup) == services["db"]["image"]
+    copied = [item.arguments for item in backup if item.keyword == "COPY"]
+    assert "--from=build /opt/venv /opt/venv" in copied, "the same virtualenv as runtime"
+    assert services["backup"]["build"] == {"context": ".", "target": "backup"}
+    assert services["backup"]["profiles"] == ["backup"], "a one-shot job, never started by `up`"
+    assert services["backup"]["command"] == ["python", "manage.py", "db_backup"]
+    assert files.final_stage()[0].stage == "runtime", "`docker build .` still makes the site's image"
 
 
 def test_uv_in_the_image_is_the_version_the_makefile_pins():
@@ -77,7 +93,11 @@ def test_every_step_that_does_work_is_a_deploy_docker_script_under_strict_bash()
     runs = [
         item.arguments for item in files.instructions() if item.keyword == "RUN" and "deploy/docker/" in item.arguments
     ]
-    assert runs == ["bash deploy/docker/install-dependencies.sh", "bash deploy/docker/collectstatic.sh"]
+    assert runs == [
+        "bash deploy/docker/install-dependencies.sh",
+        "bash deploy/docker/install-backup-runtime.sh",
+        "bash deploy/docker/collectstatic.sh",
+    ]
     for run in runs:
         script = (ROOT / run.split()[1]).read_text().splitlines()
         assert script[0] == "#!/usr/bin/env bash" and "set -euo pipefail" in script

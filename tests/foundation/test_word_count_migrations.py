@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from apps.content import backfill
-from apps.content.words import WORD_PATTERN, count_words
+from apps.content.words import WHITESPACE, WORD_PATTERN, count_words, postgres_word_count
 
 BEFORE = [("content", "0003_essay_visible_idx")]
 AFTER = [("content", "0005_backfill_word_count")]
@@ -25,6 +28,21 @@ AWKWARD_BODIES = {
 }
 EXPECTED = {
     "plain": 3, "edges": 6, "only-space": 0, "nbsp": 6, "narrow-nbsp": 4, "unicode": 9, "crlf": 3, "empty": 0,
+}  # fmt: skip
+
+# Bodies built to split the SQL expression's two paths from Python: whitespace alone, the rare characters that
+# send a body down the regex path, one huge word, and each whitespace character between two words.
+ADVERSARIAL_BODIES = {
+    "only-whitespace": WHITESPACE * 3,
+    "nbsp-runs": "\u00a0" * 40 + "before\u00a0\u00a0\u00a0after" + "\u00a0" * 40,
+    "nbsp-and-tabs": "one\u00a0\ttwo\r\n\u00a0three\t",
+    "one-megabyte-word": "w" * 1_000_000,
+    **{f"between-U+{ord(c):04X}": f"left{c}right" for c in WHITESPACE},
+    "every-whitespace-between-words": "first" + WHITESPACE + "second" + WHITESPACE[::-1] + "third",
+}
+ADVERSARIAL_EXPECTED = {
+    "only-whitespace": 0, "nbsp-runs": 2, "nbsp-and-tabs": 3, "one-megabyte-word": 1,
+    **{f"between-U+{ord(c):04X}": 2 for c in WHITESPACE}, "every-whitespace-between-words": 3,
 }  # fmt: skip
 
 both_databases = pytest.mark.parametrize(
@@ -59,18 +77,27 @@ def word_counts() -> dict[str, int | None]:
 
 def test_the_one_definition_of_a_word():
     assert {slug: count_words(body) for slug, body in AWKWARD_BODIES.items()} == EXPECTED
+    assert {slug: count_words(body) for slug, body in ADVERSARIAL_BODIES.items()} == ADVERSARIAL_EXPECTED
+
+
+def test_the_spelled_out_whitespace_is_exactly_what_the_pattern_splits_on():
+    """The SQL expression turns WHITESPACE into spaces: one character missing would join two words in SQL only."""
+    splitting = {chr(n) for n in range(0x110000) if re.fullmatch(WORD_PATTERN, chr(n)) is None}
+    assert set(WHITESPACE) == splitting
 
 
 @both_databases
 def test_0005_backfills_word_count_with_the_one_definition(migrator, vendor):
     assert connection.vendor == vendor
-    old_essays(migrator, AWKWARD_BODIES)
+    old_essays(migrator, {**AWKWARD_BODIES, **ADVERSARIAL_BODIES})
 
     MigrationExecutor(connection).migrate(AFTER)
 
     counts = word_counts()
     assert counts.pop("empty") is None, "an empty body is left for the model to count"
-    assert counts == {slug: EXPECTED[slug] for slug in counts}
+    expected = {**EXPECTED, **ADVERSARIAL_EXPECTED}
+    del expected["empty"]
+    assert counts == expected
 
 
 @both_databases
@@ -90,13 +117,41 @@ def test_0004_and_0005_migrate_backward_and_forward_again(migrator, vendor):
     assert word_counts() == {"plain": 3}
 
 
+def random_bodies(count: int) -> list[str]:
+    """Seeded noise over an alphabet that is mostly whitespace, so every path sees runs, edges and mixtures."""
+    rng = random.Random(22)
+    alphabet = WHITESPACE + "ab€東"
+    return ["".join(rng.choices(alphabet, k=rng.randint(0, 60))) for _ in range(count)]
+
+
+def postgres_counts(expression: str, params: list, bodies: list[str]) -> list[int]:
+    """Each body counted by `expression` over the column `body`, in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {expression} FROM unnest(%s::text[]) WITH ORDINALITY AS t(body, n) ORDER BY n",  # noqa: S608
+            [*params, bodies],
+        )
+        return [count for (count,) in cursor.fetchall()]
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_postgres_counts_words_exactly_as_python_does():
-    with connection.cursor() as cursor:
-        for body in AWKWARD_BODIES.values():
-            cursor.execute("SELECT regexp_count(%s, %s)", [body, WORD_PATTERN])
-            assert cursor.fetchone()[0] == count_words(body), repr(body)
+@pytest.mark.parametrize(
+    "expression",
+    [
+        pytest.param(postgres_word_count("body"), id="backfill"),
+        pytest.param(("regexp_count(body, %s)", [WORD_PATTERN]), id="regexp_count"),
+    ],
+)
+def test_postgres_counts_words_exactly_as_python_does(expression):
+    """The backfill's expression, and the regexp_count it replaced (so 0005 run before and after agree)."""
+    bodies = [*AWKWARD_BODIES.values(), *ADVERSARIAL_BODIES.values(), *random_bodies(2_000)]
+    mismatched = [
+        (body[:80], sql, count_words(body))
+        for body, sql in zip(bodies, postgres_counts(*expression, bodies), strict=True)
+        if sql != count_words(body)
+    ]
+    assert mismatched == []
 
 
 @pytest.mark.postgres

@@ -158,11 +158,18 @@ def test_vercel_workflow_migrates_after_the_build_and_before_the_deploy_and_prom
     assert positions == sorted(positions), dict(zip(order, positions, strict=True))
 
 
-def test_make_release_installs_collects_and_migrates_before_it_reloads_gunicorn():
-    # deploy-vm.yml runs this on the server; `make -n` prints the commands without running them.
-    result = subprocess.run(["make", "-n", "release"], cwd=ROOT, capture_output=True, text=True, check=True)
-    lines = result.stdout.splitlines()
-    steps = ["requirements/production.txt", "collectstatic", "migrate", "systemctl reload folio-web"]
-    positions = [next(number for number, line in enumerate(lines) if step in line) for step in steps]
-    assert positions == sorted(positions), result.stdout
-    assert "--require-hashes" in lines[positions[0]]
+def test_make_release_and_rollback_run_the_release_tool_with_the_vm_layout():
+    # deploy-vm.yml runs `make release` on the server; `make -n` prints the commands without running them. The order
+    # of the steps is deploy/vm/release.py's (tests/docker/test_vm_releases.py runs it under systemd).
+    def dry_run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["make", "-n", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+
+    tool = "python3 deploy/vm/release.py --home /srv/folio --user folio --env-file /etc/folio/folio.env"
+    assert f"{tool} release v1.5.0 ." in dry_run("release", "VERSION=v1.5.0").stdout
+    assert (
+        f"{tool} release v1.5.0 /tmp/folio.tar.gz"
+        in dry_run("release", "VERSION=v1.5.0", "SOURCE=/tmp/folio.tar.gz").stdout
+    )
+    assert f"{tool} rollback" in dry_run("rollback").stdout
+    unnamed = dry_run("release")
+    assert unnamed.returncode != 0 and "VERSION=... names the release" in unnamed.stderr

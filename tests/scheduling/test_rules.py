@@ -140,6 +140,24 @@ def test_prune_deletes_finished_results_past_the_retention_and_keeps_the_rest(qu
     assert left == kept, f"gone should be {gone}"
 
 
+@pytest.mark.django_db
+def test_prune_deletes_the_schedules_old_rows_but_each_jobs_newest(queue):
+    queue.TASK_RESULT_RETENTION_DAYS = 7
+    now = timezone.now()
+
+    def run(job: str, slot: int, enqueued_days_ago: float) -> int:
+        row = ScheduledRun.objects.create(job=job, slot=slot)
+        ScheduledRun.objects.filter(id=row.id).update(enqueued_at=now - timedelta(days=enqueued_days_ago))
+        return row.id
+
+    gone = {run("daily", 1, 30), run("daily", 2, 8), run("monthly", 1, 40)}
+    # A monthly job's current slot began 10 days ago: deleting its row would enqueue the job again this month.
+    kept = {run("daily", 3, 6.9), run("daily", 4, 0), run("monthly", 2, 10)}
+    prune_task_results.call()
+    left = set(ScheduledRun.objects.values_list("id", flat=True))
+    assert left == kept, f"gone should be {gone}"
+
+
 def test_the_schedule_holds_clearsessions_and_pruning_daily(settings):
     assert {(job.name, job.task.module_path, job.every) for job in scheduled_jobs()} == {
         ("clearsessions", "apps.core.scheduling.tasks.clear_expired_sessions", timedelta(days=1)),

@@ -83,6 +83,19 @@ def test_forwarding_headers_count_only_from_the_proxy(peer, trusted):
     assert ("HTTP_X_FORWARDED_PROTO" in seen) is trusted
 
 
+def test_one_filter_remembers_each_peers_verdict_apart():
+    """The filter remembers what it parsed (it runs on every request): a trusted peer's verdict must never carry
+    over to the next, untrusted one, nor a client address to another request."""
+    seen = []
+    app = TrustedProxyHeaders(lambda environ, start: seen.append(dict(environ)) or [b""], "127.0.0.1")
+    peers = ["127.0.0.1", "10.0.0.5", "127.0.0.1", "10.0.0.5", "127.0.0.1"]
+    for number, peer in enumerate(peers):
+        environ = {"REMOTE_ADDR": peer, "HTTP_X_REAL_IP": f"203.0.113.{number}", "HTTP_X_FORWARDED_PROTO": "https"}
+        app(environ, lambda *args: None)
+    assert [e["REMOTE_ADDR"] for e in seen] == ["203.0.113.0", "10.0.0.5", "203.0.113.2", "10.0.0.5", "203.0.113.4"]
+    assert ["HTTP_X_FORWARDED_PROTO" in e for e in seen] == [True, False, True, False, True]
+
+
 def test_a_proxy_cannot_name_a_client_that_is_not_an_ip_address():
     seen = {}
     app = TrustedProxyHeaders(lambda environ, start: seen.update(environ) or [b""], "127.0.0.0/8")
@@ -196,7 +209,8 @@ def test_rendered_units_pass_systemd_analyze_verify(tmp_path):
     checked = subprocess.run([analyze, "verify", *map(str, units)], capture_output=True, text=True, timeout=60)
     # verify only warns (exit 0) about unknown keys, so its output must be empty too.
     assert checked.returncode == 0 and not checked.stderr.strip(), checked.stderr
-    web, worker, backup, timer = (unit.read_text() for unit in units)
+    socket, web, worker, backup, timer = (unit.read_text() for unit in units)
+    assert "ListenStream=127.0.0.1:8000" in socket, "where gunicorn.conf.py binds by default"
     assert f"ExecStart={ROOT / '.venv'}/bin/gunicorn -c gunicorn.conf.py config.wsgi" in web
     assert f"ExecStart={ROOT / '.venv'}/bin/python manage.py worker" in worker  # the queue and the schedule
     assert f"ExecStart={ROOT / '.venv'}/bin/python manage.py db_backup" in backup
@@ -208,10 +222,61 @@ def test_rendered_units_pass_systemd_analyze_verify(tmp_path):
         assert re.search(r"^Restart=(on-failure|always)$", unit, flags=re.MULTILINE)
 
 
-def test_systemd_web_unit_reloads_gunicorn_gracefully():
+def test_systemd_web_unit_reloads_gunicorn_gracefully_without_procps():
     web = systemd.systemd_files(examples.EXAMPLE_UNITS)["folio-web.service"]
-    assert "ExecReload=/bin/kill -s HUP $MAINPID" in web
+    # The shell's builtin kill ($$ is systemd's escape for a literal $, so sh expands the MAINPID systemd sets).
+    assert unit_values(web, "ExecReload") == ["/bin/sh -c 'kill -s HUP $$MAINPID'"]
+    assert not [line for line in web.splitlines() if "/bin/kill" in line and not line.startswith("#")]
     assert "Type=notify" in web  # `systemctl start` returns once Gunicorn's workers are up
+
+
+def test_the_web_service_inherits_its_socket_and_runs_the_live_release():
+    files = systemd.systemd_files(examples.EXAMPLE_UNITS)
+    web, socket = files["folio-web.service"], files["folio-web.socket"]
+    assert unit_values(web, "Requires") == ["folio-web.socket"]
+    assert "folio-web.socket" in unit_values(web, "After")[0].split()
+    assert unit_values(socket, "WantedBy") == ["sockets.target"]
+    assert unit_values(web, "ExecStart") == ["/srv/folio/current/venv/bin/gunicorn -c gunicorn.conf.py config.wsgi"]
+    release_env = f"-/srv/folio/current/{systemd.release_tool().RELEASE_ENV}"
+    for name in ("folio-web.service", "folio-worker.service", "folio-backup.service"):
+        # The release's file after the shared one: its FOLIO_RELEASE wins over an empty one copied from .env.example.
+        assert unit_values(files[name], "EnvironmentFile") == ["/etc/folio/folio.env", release_env], name
+        assert unit_values(files[name], "WorkingDirectory") == ["/srv/folio/current"], name
+
+
+@pytest.mark.parametrize(
+    ("bind", "listen", "group"),
+    [("127.0.0.1:8000", "127.0.0.1:8000", []), ("0.0.0.0:9000", "0.0.0.0:9000", []), ("[::1]:8000", "[::1]:8000", []),
+     ("unix:/run/folio/gunicorn.sock", "/run/folio/gunicorn.sock", ["www-data"])],
+)  # fmt: skip
+def test_the_socket_listens_where_gunicorn_would_have_bound(tmp_path, bind, listen, group):
+    result = manage("render_deploy", "systemd", "--output-dir", str(tmp_path), env=production_env(GUNICORN_BIND=bind))
+    assert result.returncode == 0, result.stderr
+    socket = (tmp_path / "folio-web.socket").read_text()
+    assert unit_values(socket, "ListenStream") == [listen]
+    assert unit_values(socket, "SocketGroup") == group
+
+
+@pytest.mark.parametrize("bind", ["unix:relative.sock", "localhost", "127.0.0.1:http"])
+def test_a_bind_systemd_cannot_listen_on_is_refused_in_one_line(tmp_path, bind):
+    result = manage("render_deploy", "systemd", "--output-dir", str(tmp_path), env=production_env(GUNICORN_BIND=bind))
+    assert result.returncode != 0
+    assert f"GUNICORN_BIND={bind}" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "folio-web.socket").exists()
+
+
+def test_the_project_dir_link_is_kept_not_resolved(tmp_path):
+    release = tmp_path / "releases" / "v1"
+    release.mkdir(parents=True)
+    (tmp_path / "current").symlink_to("releases/v1")
+    result = manage(
+        "render_deploy", "systemd", "--output-dir", str(tmp_path / "out"), "--project-dir", str(tmp_path / "current"),
+        env=production_env(),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert unit_values((tmp_path / "out" / "folio-web.service").read_text(), "WorkingDirectory") == [
+        str(tmp_path / "current")
+    ]
 
 
 def unit_values(text: str, key: str) -> list[str]:
@@ -220,7 +285,9 @@ def unit_values(text: str, key: str) -> list[str]:
 
 def test_the_backup_timer_starts_the_backup_service_daily_and_catches_up_after_downtime():
     files = systemd.systemd_files(examples.EXAMPLE_UNITS)
-    assert set(files) == {"folio-web.service", "folio-worker.service", "folio-backup.service", "folio-backup.timer"}
+    assert set(files) == {
+        "folio-web.socket", "folio-web.service", "folio-worker.service", "folio-backup.service", "folio-backup.timer"
+    }  # fmt: skip
     timer = files["folio-backup.timer"]
     # No Unit= line: a timer starts the service of its own name, which the files must therefore share.
     assert not unit_values(timer, "Unit") and "folio-backup.service" in files

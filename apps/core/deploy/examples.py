@@ -28,8 +28,8 @@ EXAMPLE_SITE = NginxSite(
     ],
 )
 EXAMPLE_UNITS = SystemdUnits(
-    project_dir=Path("/srv/folio/app"),
-    venv=Path("/srv/folio/venv"),
+    project_dir=Path("/srv/folio/current"),
+    venv=Path("/srv/folio/current/venv"),
     env_file=Path("/etc/folio/folio.env"),
     writable_paths=(Path("/srv/folio/media"),),
     backup_dir=Path("/srv/folio/backups"),

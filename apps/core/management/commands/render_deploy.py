@@ -53,12 +53,14 @@ class Command(BaseCommand):
         nginx_parser.add_argument("--output-dir", type=Path, help="write the files here instead of printing the site")
 
         systemd_parser = targets.add_parser(
-            "systemd", help="folio-web.service, folio-worker.service, folio-backup.service and .timer"
+            "systemd", help="folio-web.socket and .service, folio-worker.service, folio-backup.service and .timer"
         )
         systemd_parser.add_argument(
-            "--project-dir", type=Path, default=settings.BASE_DIR, help="default: this checkout"
+            "--project-dir", type=Path, default=settings.BASE_DIR, help="default: this checkout; /srv/folio/current"
         )
-        systemd_parser.add_argument("--venv", type=Path, default=Path(sys.prefix), help="default: this virtualenv")
+        systemd_parser.add_argument(
+            "--venv", type=Path, default=Path(sys.prefix), help="default: this virtualenv; /srv/folio/current/venv"
+        )
         systemd_parser.add_argument("--env-file", type=Path, default=Path("/etc/folio/folio.env"))
         systemd_parser.add_argument("--user", default="folio")
         systemd_parser.add_argument("--group", default="folio")
@@ -98,13 +100,15 @@ class Command(BaseCommand):
             else:
                 files = systemd.systemd_files(
                     systemd.SystemdUnits(
-                        project_dir=options["project_dir"].resolve(),
+                        # Not resolved: /srv/folio/current must stay the link a release switches.
+                        project_dir=options["project_dir"].absolute(),
                         venv=options["venv"].absolute(),
                         env_file=options["env_file"],
                         user=options["user"],
                         group=options["group"],
                         writable_paths=(Path(settings.MEDIA_ROOT),),
                         backup_dir=Path(settings.BACKUP_DIR).absolute(),
+                        bind=nginx.gunicorn_values()["bind"][0],
                     )
                 )
         except RenderError as exc:

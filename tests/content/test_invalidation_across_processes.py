@@ -42,6 +42,10 @@ AT_LEAST_PER_WORKER = 5
 WORKERS = 2
 # Connections opened at once while looking for one to each worker.
 BURST = 8
+# How long to keep looking. A worker still importing Django accepts nothing, so every burst reaches the other one;
+# under load that import has outlasted 20 bursts (about 2 s) after the first worker answered (make
+# test-under-load, run 2): a time, generous for a loaded 2-core machine, not a count of bursts.
+CONNECT_SECONDS = 90.0
 ADMIN_URL = "desk-inval/"
 PASSWORD = "correct horse battery staple 8"
 # A Redis database of its own on the shared server; keys under a prefix of its own, deleted afterwards.
@@ -91,12 +95,17 @@ class Workers:
         self.site = site
         self.connections: dict[int, http.client.HTTPConnection] = {}
 
-    def connect(self, pid: int | None = None, bursts: int = 20) -> None:
+    def connect(self, pid: int | None = None) -> None:
         """Open connections until every worker (or `pid`) has one. A new connection goes to whichever worker
         accepts first, and one after another they tend to reach the same one: so in bursts of parallel ones."""
-        for _ in range(bursts):
-            if (pid is None and len(self.connections) >= WORKERS) or (pid is not None and pid in self.connections):
-                return
+        deadline = time.monotonic() + CONNECT_SECONDS
+        bursts = 0
+        while len(self.connections) < WORKERS if pid is None else pid not in self.connections:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no connection reached worker {pid or 'each'} in {bursts} bursts of {BURST}")
+            if bursts:
+                time.sleep(0.2)  # leave the CPU to a worker that is still starting
+            bursts += 1
             with concurrent.futures.ThreadPoolExecutor(BURST) as pool:
                 opened = list(pool.map(lambda _: self._opened(), range(BURST)))
             answered = pids_of(self.site, [reply for reply, _ in opened])
@@ -105,7 +114,6 @@ class Workers:
                     connection.close()
                 else:
                     self.connections[worker] = connection
-        raise AssertionError(f"no connection reached worker {pid or 'each'} in {bursts} bursts of {BURST}")
 
     def _opened(self) -> tuple[Reply, http.client.HTTPConnection]:
         connection = http.client.HTTPConnection(self.site.server.host, self.site.server.port, timeout=60)

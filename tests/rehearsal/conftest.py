@@ -4,6 +4,8 @@ postgres tier's server, and seeing what it left behind."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +32,35 @@ def server() -> Cluster:
     return Cluster.from_settings(settings.DATABASES["default"])
 
 
-def scratch_databases() -> set[str]:
+# A scratch database's name ends in the pid of the rehearsal that made it (apps/core/rehearsal/scratch.py).
+MADE_BY = re.compile(r"_p(\d+)_[0-9a-f]+$")
+
+
+def scratch_databases(pid: int | None = None) -> set[str]:
+    """The rehearsals' scratch databases on the server: every one, or those of the rehearsal process `pid`."""
     with server().connect() as connection:
-        return {
+        names = {
             name
             for (name,) in connection.execute("SELECT datname FROM pg_database WHERE datname LIKE 'folio_rehearse%'")
         }
+    return names if pid is None else {name for name in names if (made := MADE_BY.search(name)) and int(made[1]) == pid}
+
+
+def left_behind(before: set[str]) -> set[str]:
+    """Scratch databases made since `before` by rehearsals that have ended. Another run's rehearsal on the same
+    server, still running, is not this test's: two runs on one machine share the server."""
+
+    def running(name: str) -> bool:
+        made = MADE_BY.search(name)
+        if made is None:
+            return False
+        try:
+            os.kill(int(made[1]), 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    return {name for name in scratch_databases() - before if not running(name)}
 
 
 @dataclass

@@ -12,7 +12,7 @@ import pytest
 from harness.ports import free_port
 from harness.project import PYTHON, ROOT
 
-from .conftest import rehearse_env, run_rehearse, scratch_databases, worktrees
+from .conftest import left_behind, rehearse_env, run_rehearse, scratch_databases, worktrees
 from .fixture_repo import git
 from .notes_releases import TEXT
 
@@ -34,7 +34,7 @@ def nothing_left(notes_repo):
     repo, _ = notes_repo
     before = scratch_databases()
     yield
-    assert scratch_databases() <= before
+    assert not left_behind(before)
     assert len(worktrees(repo.path)) == 1
 
 
@@ -125,7 +125,6 @@ def test_a_previous_release_that_cannot_start_says_why(notes_repo, nothing_left)
 
 def test_interrupted_with_ctrl_c_leaves_nothing_behind(notes_repo, nothing_left):
     repo, tags = notes_repo
-    before = scratch_databases()
     process = subprocess.Popen(
         [PYTHON, str(ROOT / "manage.py"), "rehearse", "--previous", tags["base"], "--next", tags["expand"],
          "--repo", str(repo.path)],
@@ -134,7 +133,7 @@ def test_interrupted_with_ctrl_c_leaves_nothing_behind(notes_repo, nothing_left)
     try:
         # Interrupted once it has made its scratch database (seconds; a minute is the margin for a loaded machine).
         deadline = time.monotonic() + 120
-        while not scratch_databases() - before and process.poll() is None and time.monotonic() < deadline:
+        while not scratch_databases(process.pid) and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert process.poll() is None, "the rehearsal ended before it could be interrupted"
         assert len(worktrees(repo.path)) > 1, "its worktrees exist while it runs"

@@ -35,7 +35,6 @@ def wait_for(condition, what: str, process: subprocess.Popen):
 
 def test_a_migration_blocked_past_the_lock_timeout_is_reported_with_its_blocker(notes_repo, tmp_path):
     repo, tags = notes_repo
-    before = scratch_databases()
     # The next release's own setting, as its deploy would have it (2 s instead of 5: a shorter test).
     env_file = tmp_path / "next.env"
     env_file.write_text("DB_LOCK_TIMEOUT=2\n", encoding="utf-8")
@@ -47,9 +46,10 @@ def test_a_migration_blocked_past_the_lock_timeout_is_reported_with_its_blocker(
     blocker = None
     try:
         # The pre-check copies the scratch database (no one else may be connected then); the lock is taken after.
-        wait_for(lambda: any("precheck" in name for name in scratch_databases() - before), "the pre-check", process)
-        wait_for(lambda: not any("precheck" in name for name in scratch_databases() - before), "its end", process)
-        (database,) = scratch_databases() - before
+        ours = process.pid
+        wait_for(lambda: any("precheck" in name for name in scratch_databases(ours)), "the pre-check", process)
+        wait_for(lambda: not any("precheck" in name for name in scratch_databases(ours)), "its end", process)
+        (database,) = scratch_databases(ours)
         blocker = server().connect(database)
         wait_for(lambda: blocker.execute("SELECT to_regclass('notes_note')").fetchone()[0], "the table", process)
         blocker.execute(BLOCKER)  # held, in the open transaction, until the rehearsal has given up

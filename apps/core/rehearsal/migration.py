@@ -43,6 +43,12 @@ class Lock:
     def held(self) -> float:
         return self.last - self.first + SAMPLE_EVERY
 
+    @property
+    def blocks_writes(self) -> bool:
+        # A relation the watcher can name only by its oid was made by the migration's own, uncommitted transaction
+        # (CREATE INDEX's new index): no other session sees it, so its lock makes no one wait.
+        return self.mode in BLOCKS_WRITES and not self.relation.isdigit()
+
     def as_dict(self) -> dict[str, object]:
         return {
             "relation": self.relation,
@@ -51,7 +57,7 @@ class Lock:
             "from": self.first,
             "until": self.last + SAMPLE_EVERY,
             "statement": self.statement[:300],
-            "blocks_writes": self.mode in BLOCKS_WRITES,
+            "blocks_writes": self.blocks_writes,
         }
 
 

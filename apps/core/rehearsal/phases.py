@@ -20,7 +20,7 @@ from apps.core.dbops import backups
 
 from . import precheck, releases, scratch, servers
 from .errors import RehearsalError
-from .migration import BLOCKS_WRITES, MigrateRun, migrate
+from .migration import MigrateRun, migrate
 from .report import PHASES, Report, failure_kind, traceback_for
 from .traffic import Routing, Traffic, read_back, readable, sitemap_paths, write_problem
 
@@ -242,7 +242,7 @@ def _report_migrate(report: Report, run: MigrateRun, traffic: Traffic) -> None:
         locks = [lock.as_dict() for lock in applied.locks.values()]
         report.migrations.append({"name": applied.name, "seconds": applied.seconds or 0.0, "locks": locks})
         for lock in locks:
-            if lock["mode"] in BLOCKS_WRITES and lock["held_seconds"] >= report.max_wait:
+            if lock["blocks_writes"] and lock["held_seconds"] >= report.max_wait:
                 waits = [r.seconds for r in traffic.results if r.request.startswith("POST")
                          and lock["from"] <= r.at and r.at - r.seconds <= lock["until"]]  # fmt: skip
                 report.long_locks.append({"migration": applied.name, **lock, "write_wait": max(waits, default=0.0)})

@@ -4,6 +4,7 @@ itself unless `--database` says so), dropped afterwards whatever happened, and t
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -82,7 +83,9 @@ class Server:
     @contextlib.contextmanager
     def scratch(self, *, purpose: str = "", template: str | None = None) -> Iterator[str]:
         """A fresh database for the block (a copy of `template` if given); its name is yielded."""
-        name = f"{PREFIX}_{purpose + '_' if purpose else ''}{secrets.token_hex(4)}"
+        # The pid names the rehearsal that made it: two rehearsals on one server (two CI jobs, two test runs) can
+        # each tell their own from the other's.
+        name = f"{PREFIX}_{purpose + '_' if purpose else ''}p{os.getpid()}_{secrets.token_hex(4)}"
         self.create(name, template=template)
         try:
             yield name

@@ -72,7 +72,9 @@ class Command(BaseCommand):
             from_dump=options["from_dump"],
             apps=[label.strip() for label in (options["apps"] or "").split(",") if label.strip()],
         )
-        previous_handler = signal.signal(signal.SIGTERM, _interrupt)
+        # Ctrl-C too, explicitly: a process started from a background job (a CI runner's) inherits SIGINT ignored,
+        # and Python then never raises KeyboardInterrupt, so the rehearsal would run on to its end.
+        previous_handlers = {signum: signal.signal(signum, _interrupt) for signum in (signal.SIGTERM, signal.SIGINT)}
         try:
             report = rehearse(chosen)
         except RehearsalError as exc:
@@ -80,7 +82,8 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self._refuse("Interrupted: the scratch database, worktrees and servers were removed.")
         finally:
-            signal.signal(signal.SIGTERM, previous_handler)
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
         self.stdout.write(report.as_json() if options["json"] else report.as_text())
         if not report.passed:
             sys.exit(1)

@@ -11,21 +11,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from .models import Essay
-from .pagecache import cached_for_readers, page_variant
+from .pagecache import cached_for_readers, numbered_pages, one_page
 
 ESSAYS_PER_PAGE = 10
 
+# The list's cache key; a page number that is not canonical is a 404, not another entry.
+list_page = numbered_pages("page")
+
 
 def page_number(request: HttpRequest) -> int:
-    if page_variant(request) is None:
-        raise Http404("No such page.")
+    list_page(request)
     return int(request.GET.get("page", "1"))
-
-
-def list_page(request: HttpRequest) -> str:
-    """The list's cache variant; a page number that is not canonical is a 404, not another entry."""
-    page_number(request)
-    return page_variant(request)
 
 
 @require_safe
@@ -54,7 +50,7 @@ def _render_essay(request: HttpRequest, essay: Essay, *, preview: bool = False) 
 
 
 @require_safe
-@cached_for_readers(lambda request, slug: "")  # one page per path
+@cached_for_readers(one_page)
 def essay_detail(request: HttpRequest, slug: str) -> HttpResponse:
     essay = get_object_or_404(Essay.objects.published().select_related("author"), slug=slug)
     return _render_essay(request, essay)

@@ -262,8 +262,12 @@ def test_a_reader_with_a_session_cookie_goes_through_the_full_stack(client, make
     assert client.get("/essays/stacked/")["X-Folio-Cache"] == "bypass", "a logged-in reader is never served the cache"
 
 
-@pytest.mark.parametrize("query", ["?page=01", "?page=abc", "?page=1.0"])
-def test_a_page_number_that_is_not_canonical_is_never_served_from_the_cache(client, make_essay, any_cache, query):
+# The list's page numbers, and Django's sitemap's.
+@pytest.mark.parametrize(("path", "parameter"), [("/", "page"), ("/sitemap-essays.xml", "p")])
+@pytest.mark.parametrize("number", ["01", "abc", "1.0"])
+def test_a_page_number_that_is_not_canonical_is_never_served_from_the_cache(
+    client, make_essay, any_cache, path, parameter, number
+):
     make_essay("only")
-    client.get("/")
-    assert client.get("/" + query).status_code == 404
+    client.get(path)
+    assert client.get(f"{path}?{parameter}={number}").status_code == 404

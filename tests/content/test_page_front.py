@@ -21,7 +21,7 @@ from tests.content.front_client import FrontClient
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ("/", "/essays/fast/", "/feed/")
+PAGES = ("/", "/essays/fast/", "/feed/", "/sitemap.xml", "/sitemap-essays.xml")
 DJANGO_RAN = "Django's handler ran for a page the front should have answered"
 
 
@@ -192,7 +192,7 @@ def test_a_query_string_with_too_many_fields_gets_djangos_answer_not_a_crash(fro
     assert front.get(f"{url}?{fields}").status_code == status
 
 
-@pytest.mark.parametrize("url", ["/robots.txt", "/sitemap.xml", "/health/live", "/essays/fast/preview/", "/nope/"])
+@pytest.mark.parametrize("url", ["/robots.txt", "/health/live", "/essays/fast/preview/", "/nope/"])
 def test_paths_that_are_not_cached_pages_never_touch_the_cache(front, make_essay, url):
     make_essay("fast")
     with mock.patch.object(pages, "lookup", side_effect=AssertionError("looked up")) as lookup:

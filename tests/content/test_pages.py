@@ -13,6 +13,7 @@ from django.urls import path
 from django.utils import timezone
 
 from apps.content.models import Essay
+from apps.content.sitemaps import EssaySitemap
 
 from .html_audit import audit, xml_document
 
@@ -161,17 +162,58 @@ def test_feed_is_valid_atom_with_the_required_elements(client, make_essay):
     assert entries[1].findtext(f"{ATOM}summary") == "The first paragraph is the summary."
 
 
+def sitemap_locs(response, tag: str) -> list[str]:
+    """The `<loc>` of each `<url>` of a sitemap, or each `<sitemap>` of an index."""
+    assert response.status_code == 200, response.status_code
+    return [element.findtext(f"{SITEMAP}loc") for element in xml_document(response.content).findall(f"{SITEMAP}{tag}")]
+
+
 def test_sitemap_lists_every_visible_essay_and_nothing_else(client, make_essay):
     visible = [make_essay(f"visible-{n}", ago=timedelta(days=n)) for n in range(3)]
     make_essay("draft", status=Essay.Status.DRAFT)
     make_essay("scheduled", published_at=timezone.now() + timedelta(minutes=5))
 
-    response = client.get("/sitemap.xml")
-    urlset = xml_document(response.content)
+    sections = sitemap_locs(client.get("/sitemap.xml"), "sitemap")
+    section = client.get("/sitemap-essays.xml")
 
-    assert response.status_code == 200
-    listed = {url.findtext(f"{SITEMAP}loc") for url in urlset.findall(f"{SITEMAP}url")}
-    assert listed == {f"http://testserver{essay.get_absolute_url()}" for essay in visible}
+    assert sections == ["http://testserver/sitemap-essays.xml"]
+    assert sitemap_locs(section, "url") == [f"http://testserver{essay.get_absolute_url()}" for essay in visible]
+    assert section["X-Robots-Tag"] == "noindex, noodp, noarchive"
+
+
+def test_the_index_names_one_page_per_section_size_and_each_essay_is_on_exactly_one(client, make_essay, monkeypatch):
+    monkeypatch.setattr(EssaySitemap, "limit", 2)
+    essays = [make_essay(f"essay-{n}", ago=timedelta(days=n)) for n in range(5)]
+
+    index = client.get("/sitemap.xml")
+    pages = sitemap_locs(index, "sitemap")
+    lastmods = {element.findtext(f"{SITEMAP}lastmod") for element in xml_document(index.content)}
+
+    base = "http://testserver/sitemap-essays.xml"
+    assert pages == [base, f"{base}?p=2", f"{base}?p=3"]
+    assert lastmods == {max(essay.updated_at for essay in essays).isoformat()}
+    listed = [loc for page in pages for loc in sitemap_locs(client.get(page.removeprefix("http://testserver")), "url")]
+    assert listed == [f"http://testserver{essay.get_absolute_url()}" for essay in essays]
+    for beyond in ("?p=4", "?p=0", "?p=01", "?p=x", "?p=1.0"):
+        assert client.get(f"/sitemap-essays.xml{beyond}").status_code == 404, beyond
+    assert client.get("/sitemap-nope.xml").status_code == 404
+
+
+def test_the_sitemap_never_loads_an_essay_body_and_the_index_no_essay_row(client, make_essay):
+    for n in range(3):
+        make_essay(f"essay-{n}", ago=timedelta(days=n))
+
+    with CaptureQueriesContext(connection) as index:
+        client.get("/sitemap.xml")
+    with CaptureQueriesContext(connection) as section:
+        client.get("/sitemap-essays.xml")
+
+    essay_queries = [query["sql"] for query in (*index, *section) if "content_essay" in query["sql"]]
+    assert essay_queries and not [sql for sql in essay_queries if '"body"' in sql]
+    # The index asks the database for a count and the newest change (aggregates), never for the essays it lists.
+    index_queries = " ".join(query["sql"] for query in index)
+    assert re.search(r'SELECT MAX\("content_essay"\."updated_at"\)', index_queries), index_queries
+    assert not re.search(r'SELECT [^(]*"content_essay"\."(slug|updated_at)"', index_queries), index_queries
 
 
 def test_robots_txt_points_at_the_sitemap(client, db):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
+
 import pytest
 
 from apps.core.rehearsal.forms import Form, Unfillable, fill
 from apps.core.rehearsal.precheck import findings
 from apps.core.rehearsal.report import traceback_for
+from apps.core.rehearsal.traffic import sitemap_paths
 
 OLD = [{"label": "notes.Note", "table": "notes_note", "columns": ["id", "text", "title"]}]
 
@@ -84,3 +88,47 @@ def test_the_traceback_of_a_failed_request_and_its_exception_line_come_from_the_
 
     assert trace.startswith("ERROR") and "HTTP/1.1" not in trace
     assert error.startswith("psycopg.errors.UndefinedColumn")
+
+
+SITEMAPS = {
+    "flat": {
+        "/sitemap.xml": "<urlset><url><loc>http://h/essays/a/</loc></url><url><loc>http://h/</loc></url></urlset>"
+    },
+    "index": {
+        "/sitemap.xml": "<sitemapindex><sitemap><loc>http://h/sitemap-essays.xml</loc></sitemap>"
+        "<sitemap><loc>http://h/sitemap-essays.xml?p=2</loc></sitemap></sitemapindex>",
+        "/sitemap-essays.xml": "<urlset><url><loc>http://h/essays/a/</loc></url></urlset>",
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("site", "expected"),
+    [
+        ("flat", ["/essays/a/", "/"]),
+        ("index", ["/sitemap-essays.xml", "/sitemap-essays.xml?p=2", "/essays/a/"]),
+    ],
+)
+def test_the_readers_pages_come_from_a_sitemap_or_through_a_sitemap_index(site, expected):
+    documents = SITEMAPS[site]
+
+    class Sitemaps(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # http.server's name
+            body = documents.get(self.path, "").encode()
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sitemaps)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        assert sitemap_paths(f"http://127.0.0.1:{server.server_address[1]}") == expected
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()

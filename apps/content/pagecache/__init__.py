@@ -1,7 +1,8 @@
-"""The page cache for anonymous readers of the list, the essays and the feed.
+"""The page cache for anonymous readers of the list, the essays, the feed and the sitemap.
 
-Public API: `cached_for_readers` (the view decorator), `page_variant` (a list page's key), `invalidate` (on every
-essay save or delete in this process) and `PageCacheFront` (the WSGI front door config/wsgi.py puts around Django).
+Public API: `cached_for_readers` (the view decorator) with its keys `one_page` and `numbered_pages`, `invalidate`
+(on every essay save or delete in this process) and `PageCacheFront` (the WSGI front door config/wsgi.py puts
+around Django).
 
 - entry.py: what is stored (Entry) and the one way a hit is answered, by the decorator and the front alike;
 - generation.py: the database's page generation, read at most once per PAGE_CACHE_STALE_SECONDS per process;
@@ -16,9 +17,9 @@ Responses say `X-Folio-Cache: hit`, `miss`, `bypass` or `unavailable`.
 from __future__ import annotations
 
 from .front import PageCacheFront
-from .readers import cached_for_readers, page_variant
+from .readers import cached_for_readers, numbered_pages, one_page
 from .store import pages
 
 invalidate = pages.invalidate
 
-__all__ = ["PageCacheFront", "cached_for_readers", "invalidate", "page_variant"]
+__all__ = ["PageCacheFront", "cached_for_readers", "invalidate", "numbered_pages", "one_page"]

@@ -32,6 +32,7 @@ PAGE_HEADERS = frozenset(
         "cross-origin-opener-policy",
         "cross-origin-resource-policy",
         "permissions-policy",
+        "x-robots-tag",
     }
 )
 

@@ -9,8 +9,8 @@ a request id and one access line, both made by apps.core.http.request_id as for 
 front stored itself are answered here: their headers are the whole stack's.
 
 Which requests: GETs of a path that resolves to a view decorated with `cached_for_readers`, without a session
-cookie (a session may be logged in), with the same page name the view computes (store.page_key from Django's
-own scheme and host logic, so an untrusted Host never matches). Everything else goes to Django untouched.
+cookie (a session may be logged in), under the page name the view computes — its own key, and store.page_key from
+Django's own scheme and host logic, so an untrusted Host never matches. Everything else goes to Django untouched.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from wsgiref.types import WSGIApplication
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.wsgi import get_path_info
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.http.cookie import parse_cookie
 from django.urls import Resolver404, resolve
 from django.utils import timezone
@@ -33,7 +33,6 @@ from apps.core.http.unreadable import ReadableRequest
 
 from . import handoff
 from .entry import Pending, hit_headers, page_headers
-from .readers import page_variant
 from .store import CacheUnavailable, page_key, pages
 
 
@@ -42,24 +41,28 @@ class PageCacheFront:
 
     def __init__(self, app: WSGIApplication) -> None:
         self.app = app
-        # Which paths are cached pages, remembered per URLconf, so a hit does not route and a test's own URLconf
-        # never sees another's answers.
-        self._serves_cached_pages = functools.lru_cache(maxsize=2048)(self._resolves_to_cached_view)
+        # Which paths are cached pages, with their view's key and arguments, remembered per URLconf, so a hit does
+        # not route and a test's own URLconf never sees another's answers.
+        self._cached_view = functools.lru_cache(maxsize=2048)(self._resolve_cached_view)
 
     @staticmethod
-    def _resolves_to_cached_view(urlconf: str, path_info: str) -> bool:
+    def _resolve_cached_view(urlconf: str, path_info: str) -> tuple[Callable[..., str], dict[str, Any]] | None:
         try:
-            return getattr(resolve(path_info, urlconf).func, "folio_page_cache", False)
+            match = resolve(path_info, urlconf)
         except Resolver404:
-            return False
+            return None
+        key = getattr(match.func, "folio_page_cache", None)
+        return (key, match.kwargs) if key else None
 
     def _page_name(self, environ: dict[str, Any]) -> tuple[str, str] | None:
         """The request's path and the cache name its view stores the page under; None when the front stays out."""
         # Routed first, from the path alone: a static file or a probe costs one remembered lookup, no request object.
         if environ.get("REQUEST_METHOD") != "GET":
             return None
-        if not self._serves_cached_pages(settings.ROOT_URLCONF, get_path_info(environ) or "/"):
+        view = self._cached_view(settings.ROOT_URLCONF, get_path_info(environ) or "/")
+        if view is None:
             return None
+        key, kwargs = view
         cookies = environ.get("HTTP_COOKIE")
         if cookies and settings.SESSION_COOKIE_NAME in parse_cookie(cookies):
             return None
@@ -67,10 +70,9 @@ class PageCacheFront:
         if request.unreadable:
             return None  # Django answers it 400 (apps/core/http/unreadable.py), as it does on any other path
         try:
-            variant = page_variant(request)
-            if variant is None:
-                return None
-            return request.path, page_key(request, f"{request.path}|{variant}")
+            return request.path, page_key(request, f"{request.path}|{key(request, **kwargs)}")
+        except Http404:
+            return None  # no such page: Django answers it
         except SuspiciousOperation:
             # A Host not in ALLOWED_HOSTS, a query string with too many fields: Django answers (400) and logs it,
             # as it does for any other request.

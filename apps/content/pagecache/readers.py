@@ -1,4 +1,5 @@
-"""The view side: `cached_for_readers` serves and stores anonymous GETs, `page_variant` names a list page."""
+"""The view side: `cached_for_readers` serves and stores anonymous GETs under the key a view names: `one_page` for
+a view with one page per path, `numbered_pages(parameter)` for a paginated one."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 
 from . import handoff
@@ -32,15 +33,33 @@ def seconds_valid(now: float) -> float:
     return seconds
 
 
-def page_variant(request: HttpRequest) -> str | None:
-    """The part of the query that selects another page of the same path: "" for the first, "page=N" after it;
-    None when `page` is not a canonical number ("01", "1.0" and "abc" would each be one more entry)."""
+def page_variant(request: HttpRequest, parameter: str = "page") -> str | None:
+    """The part of the query that selects another page of the same path: "" for the first, "<parameter>=N" after
+    it; None when the number is not canonical ("01", "1.0" and "abc" would each be one more entry)."""
     if not request.META.get("QUERY_STRING"):
         return ""  # the common case, without parsing a query string
-    raw = request.GET.get("page", "1")
+    raw = request.GET.get(parameter, "1")
     if not PAGE_NUMBER.fullmatch(raw):
         return None
-    return "" if raw == "1" else f"page={raw}"
+    return "" if raw == "1" else f"{parameter}={raw}"
+
+
+def one_page(request: HttpRequest, **kwargs: Any) -> str:
+    """The key of a view with one page per path: any query string is the same page."""
+    return ""
+
+
+def numbered_pages(parameter: str) -> Callable[..., str]:
+    """The key of a view paginated by the query's `parameter` (page_variant); a number that is not canonical is a
+    404, not one more entry."""
+
+    def key(request: HttpRequest, **kwargs: Any) -> str:
+        variant = page_variant(request, parameter)
+        if variant is None:
+            raise Http404("No such page.")
+        return variant
+
+    return key
 
 
 def _entry(response: HttpResponse, generation: int, valid_until: float) -> Entry | None:
@@ -60,8 +79,8 @@ def _replay(entry: Entry) -> HttpResponse:
 
 def cached_for_readers(key: Callable[..., str]) -> Callable[[View], View]:
     """Serve anonymous GETs of the decorated view from the cache. An entry is named by the path and
-    `key(request, **kwargs)` — the page variant, "" for a view with one page per path — which may raise Http404
-    for input that names no page. Logged-in users are neither served nor stored."""
+    `key(request, **kwargs)` — `one_page` or `numbered_pages(parameter)` — which may raise Http404 for input that
+    names no page. Logged-in users are neither served nor stored."""
 
     def decorator(view: View) -> View:
         @functools.wraps(view)
@@ -84,6 +103,8 @@ def cached_for_readers(key: Callable[..., str]) -> Callable[[View], View]:
             # then makes this entry stale instead of letting it hide the change.
             valid_for = seconds_valid(now)
             response = view(request, *args, **kwargs)
+            if not getattr(response, "is_rendered", True):
+                response.render()  # a TemplateResponse (Django's sitemap views): its body is what is stored
             response[HEADER] = "miss"
             if valid_for > 0 and (entry := _entry(response, generation, now + valid_for)):
                 pending = Pending(name, entry, math.ceil(valid_for))
@@ -91,7 +112,8 @@ def cached_for_readers(key: Callable[..., str]) -> Callable[[View], View]:
                     pages.store(pending)
             return response
 
-        wrapper.folio_page_cache = True  # the front answers only for paths that resolve to a cached view
+        # The front answers only for paths that resolve to a cached view, under the name this key gives.
+        wrapper.folio_page_cache = key
         return wrapper
 
     return decorator

@@ -149,12 +149,18 @@ def _answers(url: str) -> bool:
 @contextlib.contextmanager
 def gunicorn(release: Release, env: dict[str, str], log: Path) -> Iterator[Server]:
     """The release under its own gunicorn.conf.py on a free loopback port, in a process group of its own (stopped
-    whole, workers included), until the block ends."""
+    whole, workers included), until the block ends.
+
+    A release without a gunicorn.conf.py (Folio's first commits) runs under Gunicorn's own defaults, which read
+    WEB_CONCURRENCY and GUNICORN_CMD_ARGS from its environment, as `gunicorn config.wsgi` would have run it."""
     port = free_port()
-    env = {**env, "GUNICORN_BIND": f"{HOST}:{port}"}
+    bind = f"{HOST}:{port}"
+    env = {**env, "GUNICORN_BIND": bind}
+    # On the command line the bind outranks the file's: the release's own port default never wins.
+    config = ["-c", "gunicorn.conf.py"] if (release.root / "gunicorn.conf.py").is_file() else []
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [str(release.bin("gunicorn")), "-c", "gunicorn.conf.py", "config.wsgi"],
+            [str(release.bin("gunicorn")), *config, "--bind", bind, "config.wsgi"],
             cwd=release.root,
             env=env,
             stdout=output,

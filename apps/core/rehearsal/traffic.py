@@ -27,6 +27,7 @@ READ_PAUSE = 0.05
 WRITE_PAUSE = 0.05
 READERS = 2
 SITEMAP_PAGES = 40
+SITEMAP_SECTIONS = 3
 LOC = re.compile(r"<loc>([^<]+)</loc>")
 CHANGE_URL = re.compile(r"/(\d+)/change/")
 CHANGE_LINK = re.compile(r'href="([^"]*/(\d+)/change/)[^"]*"')
@@ -294,11 +295,24 @@ def _csrf(page: str) -> str:
 
 
 def sitemap_paths(base_url: str) -> list[str]:
-    """The paths the release's sitemap lists (its first SITEMAP_PAGES), for the readers."""
-    answer = Client().send(base_url, "GET", "/sitemap.xml")
+    """The pages the release's sitemap lists (its first SITEMAP_PAGES), for the readers. A sitemap index is
+    followed: its first SITEMAP_SECTIONS sitemaps are pages too, and the first of them lists the pages."""
+    client = Client()
+    answer = client.send(base_url, "GET", "/sitemap.xml")
     if answer.status != 200:
         return []
-    return [urlsplit(loc).path or "/" for loc in LOC.findall(answer.body)][:SITEMAP_PAGES]
+    sections: list[str] = []
+    if "<sitemapindex" in answer.body:
+        sections = [_path_and_query(loc) for loc in LOC.findall(answer.body)][:SITEMAP_SECTIONS]
+        answer = client.send(base_url, "GET", sections[0]) if sections else answer
+        if answer.status != 200 or "<sitemapindex" in answer.body:
+            return sections
+    return sections + [urlsplit(loc).path or "/" for loc in LOC.findall(answer.body)][:SITEMAP_PAGES]
+
+
+def _path_and_query(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def readable(base_url: str, paths: list[str]) -> tuple[list[str], dict[str, str]]:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 
 import pytest
 
 from apps.core.rehearsal.forms import Form, Unfillable, fill
 from apps.core.rehearsal.precheck import findings
-from apps.core.rehearsal.report import traceback_for
-from apps.core.rehearsal.traffic import sitemap_paths
+from apps.core.rehearsal.report import failure_kind, traceback_for
+from apps.core.rehearsal.traffic import Routing, Traffic, sitemap_paths
+from harness.ports import free_port
 
 OLD = [{"label": "notes.Note", "table": "notes_note", "columns": ["id", "text", "title"]}]
 
@@ -132,3 +134,31 @@ def test_the_readers_pages_come_from_a_sitemap_or_through_a_sitemap_index(site, 
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+
+
+def test_a_project_hook_sends_through_the_routing_and_a_hook_that_raises_is_one_failure_of_its_own():
+    sent: list[str] = []
+
+    def pages(visit):
+        sent.append(visit("/?page=2").error)
+
+    def broken(visit):
+        visit("/")
+        raise ValueError("no such page in the fixture")
+
+    routing = Routing()
+    # A closed port: each visit is recorded as the readers' requests are, with its connection error.
+    routing.set("before", {"previous": f"http://127.0.0.1:{free_port()}"})
+    traffic = Traffic(routing=routing, read_paths=[], admin_models=[], token="t", hooks=[pages, broken])
+    traffic.start()
+    deadline = time.monotonic() + 30
+    while len(sent) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    traffic.stop()
+
+    requests = {result.request for result in traffic.results}
+    assert {"GET /?page=2", "GET /"} <= requests
+    raised = [result for result in traffic.results if result.request.startswith("hook ")]
+    assert len(raised) == 1 and raised[0].error == "hook: ValueError: no such page in the fixture"
+    assert failure_kind(raised[0], set()) == "hook"
+    assert sent[0].startswith("connection")

@@ -22,7 +22,7 @@ from . import precheck, releases, scratch, servers
 from .errors import RehearsalError
 from .migration import MigrateRun, migrate
 from .report import PHASES, Report, failure_kind, traceback_for
-from .traffic import Routing, Traffic, read_back, readable, sitemap_paths, write_problem
+from .traffic import Routing, Traffic, project_hooks, read_back, readable, sitemap_paths, write_problem
 
 PROBE = Path(__file__).with_name("probe.py")
 EDITOR = "rehearsal-editor"
@@ -78,13 +78,19 @@ def _release(stage: Stage, role: str, ref: str | None) -> releases.Release:
 
 
 def _env(stage: Stage, release: releases.Release, database: str) -> dict[str, str]:
+    """What the release requires, as its own `.env.example` gives it (each release its own: a variable the next
+    release adds comes with it), under the rehearsal's database, secret and paths, under `--<role>-env-file`."""
     extra = {}
     if release.role in stage.options.env_files:
         extra = servers.read_env_file(stage.options.env_files[release.role])
     workdir = stage.workdir / release.role
     workdir.mkdir(exist_ok=True)
     return servers.release_env(
-        database_url=stage.server.url(database), secret=stage.secret, workdir=workdir, extra=extra
+        database_url=stage.server.url(database),
+        secret=stage.secret,
+        workdir=workdir,
+        example=servers.example_env(release.root),
+        extra=extra,
     )
 
 
@@ -212,8 +218,8 @@ def _serve_and_deploy(
     paths, report.unread = readable(old.base_url, paths)
     wanted = stage.options.apps or previous_state["apps"]
     writable = [model for model in previous_state["admin_models"] if model["label"].split(".")[0] in wanted]
-    traffic = Traffic(routing=routing, read_paths=paths, admin_models=writable,
-                      token="r" + secrets.token_hex(3))  # fmt: skip
+    traffic = Traffic(routing=routing, read_paths=paths, admin_models=writable, token="r" + secrets.token_hex(3),
+                      hooks=project_hooks(previous_state["apps"]))  # fmt: skip
     traffic.login(old.base_url, EDITOR, stage.secret)
     stage.stack.callback(traffic.stop)
     traffic.start()

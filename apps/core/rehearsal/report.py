@@ -27,6 +27,8 @@ EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Warning|Colu
 
 def failure_kind(result: Result, succeeded_before: set[str]) -> str | None:
     if result.status is None:
+        if result.error.startswith("hook:"):
+            return "hook"
         return "timeout" if result.error == "timeout" else "connection"
     if result.status >= 500:
         return "5xx"

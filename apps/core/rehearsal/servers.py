@@ -43,10 +43,23 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-def release_env(*, database_url: str, secret: str, workdir: Path, extra: dict[str, str]) -> dict[str, str]:
+def example_env(root: Path) -> dict[str, str]:
+    """The values a release's own `.env.example` gives (an empty one means "unset", and stays unset)."""
+    example = root / ".env.example"
+    if not example.is_file():
+        return {}
+    return {key: value for key, value in read_env_file(example).items() if value}
+
+
+def release_env(
+    *, database_url: str, secret: str, workdir: Path, example: dict[str, str], extra: dict[str, str]
+) -> dict[str, str]:
+    """The release's environment: none of the operator's Folio variables, then its `.env.example` values, then the
+    rehearsal's own (its database, a secret, production settings on loopback), then `extra` (an env file)."""
     env = {
         key: value for key, value in os.environ.items() if not key.startswith(FOLIO_PREFIXES) and key not in FOLIO_NAMES
     }
+    env.update(example)
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "config.settings.production",

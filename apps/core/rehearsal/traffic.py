@@ -1,6 +1,7 @@
 """Traffic for the whole rehearsal, bounded in rate and time, loopback only: readers fetching every page a visitor
-can reach without an id (the sitemap's and the argument-free URL patterns'), and one editor writing through the
-admin (add and change forms of the project's own models), each request sent to whichever release(s) serve now.
+can reach without an id (the sitemap's and the argument-free URL patterns'), one editor writing through the admin
+(add and change forms of the project's own models), and the project's own hooks (`traffic(visit)` in an app's
+`rehearsal.py`), each request sent to whichever release(s) serve now.
 
 One editor, so writes happen in a known order and the last recorded write of a row is what must be read back.
 """
@@ -13,7 +14,7 @@ import itertools
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
@@ -145,12 +146,19 @@ class Routing:
             return self._lock.wait_for(lambda: not self._in_flight.get(role), timeout=within)
 
 
+# A project's hook: one round of traffic the readers cannot find, sent through `visit(path, method="GET", form=None)`,
+# which routes and records each request as the readers' are; called again after READ_PAUSE until the rehearsal ends.
+Visit = Callable[..., Answer]
+Hook = Callable[[Visit], object]
+
+
 @dataclass
 class Traffic:
     routing: Routing
     read_paths: list[str]
     admin_models: list[dict[str, str]]  # {"label", "add"} from the previous release
     token: str
+    hooks: list[Hook] = field(default_factory=list)
     results: list[Result] = field(default_factory=list)
     writes: list[Write] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # model label → the field it could not fill
@@ -193,6 +201,26 @@ class Traffic:
             if self._stop.is_set():
                 return
             self._answer("read", f"GET {path}", "GET", path, client=client)
+            time.sleep(READ_PAUSE)
+
+    def _hook_loop(self, hook: Hook) -> None:
+        client = Client()
+        last: list[Result] = []
+
+        def visit(path: str, method: str = "GET", form: dict[str, list[str]] | None = None) -> Answer:
+            answer, result = self._answer("read", f"{method} {path}", method, path, form, client=client)
+            last[:] = [result]
+            return answer
+
+        name = f"{hook.__module__}.{hook.__qualname__}"
+        while not self._stop.is_set():
+            try:
+                hook(visit)
+            except Exception as exc:  # the project's code: one failure of its own kind, and the hook stops
+                phase, role = (last[0].phase, last[0].release) if last else (self.routing.phase, "previous")
+                error = f"hook: {type(exc).__name__}: {exc}"
+                self._record(Result(phase, role, "read", f"hook {name}", "", None, error, 0.0, time.time()))
+                return
             time.sleep(READ_PAUSE)
 
     # The editor ------------------------------------------------------------------------------------------------
@@ -256,6 +284,8 @@ class Traffic:
                 self._threads.append(threading.Thread(target=self._read_loop, args=(start,), daemon=True))
         if self.admin_models:
             self._threads.append(threading.Thread(target=self._write_loop, daemon=True))
+        for hook in self.hooks:
+            self._threads.append(threading.Thread(target=self._hook_loop, args=(hook,), daemon=True))
         for thread in self._threads:
             thread.start()
 
@@ -278,6 +308,28 @@ class Traffic:
     def requests_in(self, phase: str, role: str) -> int:
         with self._lock:
             return sum(1 for r in self.results if r.phase == phase and r.release == role)
+
+
+def project_hooks(labels: list[str]) -> list[Hook]:
+    """`traffic` of `<app>.rehearsal` for the project's apps (`labels`), from the tree `manage.py rehearse` runs
+    in: the hooks are the project's, whichever releases it rehearses."""
+    import importlib
+
+    from django.apps import apps
+
+    hooks = []
+    for config in apps.get_app_configs():
+        if config.label not in labels:
+            continue
+        try:
+            module = importlib.import_module(f"{config.name}.rehearsal")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.rehearsal":
+                raise
+            continue
+        if callable(hook := getattr(module, "traffic", None)):
+            hooks.append(hook)
+    return hooks
 
 
 def _existing_rows(traffic: Traffic, model: dict[str, str], label: str) -> list[str]:

@@ -10,8 +10,10 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.db import connection
 from django.http import HttpResponse
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.content.models import Essay
@@ -139,6 +141,34 @@ def test_without_scheduled_essays_a_page_lives_page_cache_seconds(client, make_e
         assert client.get("/")["X-Folio-Cache"] == "hit"
     with mock.patch("django.utils.timezone.now", return_value=start + timedelta(seconds=61)):
         assert client.get("/")["X-Folio-Cache"] == "miss"
+
+
+NEXT_DUE_QUERY = 'SELECT "content_essay"."published_at" AS "published_at" FROM'  # Essay.objects.next_scheduled_at
+
+
+def asked_when_the_next_essay_is_due(queries: CaptureQueriesContext) -> int:
+    return sum(1 for query in queries if query["sql"].startswith(NEXT_DUE_QUERY))
+
+
+def test_when_the_next_essay_is_due_is_asked_once_per_page_generation_and_not_at_all_with_the_cache_off(
+    client, make_essay, settings
+):
+    settings.PAGE_CACHE_SECONDS = 600
+    make_essay("one")
+    make_essay("two")
+    with CaptureQueriesContext(connection) as unchanged:
+        for path in ("/", "/essays/one/", "/essays/two/"):
+            assert client.get(path)["X-Folio-Cache"] == "miss"
+    make_essay("scheduled", published_at=timezone.now() + timedelta(minutes=5))
+    with CaptureQueriesContext(connection) as after_a_write:
+        for path in ("/", "/essays/one/"):
+            assert client.get(path)["X-Folio-Cache"] == "miss"
+    settings.PAGE_CACHE_SECONDS = 0
+    make_essay("three")
+    with CaptureQueriesContext(connection) as cache_off:
+        assert client.get("/essays/two/")["X-Folio-Cache"] == "miss"
+
+    assert [asked_when_the_next_essay_is_due(q) for q in (unchanged, after_a_write, cache_off)] == [1, 1, 0]
 
 
 def test_logged_in_readers_are_never_served_or_stored(client, make_essay, django_user_model):

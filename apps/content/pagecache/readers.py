@@ -23,13 +23,38 @@ PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,5}")
 View = Callable[..., HttpResponse]
 
 
-def seconds_valid(now: float) -> float:
-    """How long a page rendered now may be served: PAGE_CACHE_SECONDS, or less if an essay is due sooner."""
-    from apps.content.models import Essay
+class NextDue:
+    """When the next scheduled essay appears, asked of the database once per page generation, not on every miss.
 
+    Only a write to the essays can bring it sooner or push it later, and every such write changes the generation
+    (generation.py); once the moment itself has passed, the one after it is asked for. One value per process, set
+    in one assignment: threads that race both ask and store the same answer.
+    """
+
+    def __init__(self) -> None:
+        self._known: tuple[int, float | None] | None = None  # (generation, timestamp or None for none scheduled)
+
+    def at(self, generation: int, now: float) -> float | None:
+        known = self._known
+        if known is not None and known[0] == generation and (known[1] is None or known[1] > now):
+            return known[1]
+        from apps.content.models import Essay
+
+        due = Essay.objects.next_scheduled_at()
+        self._known = (generation, due.timestamp() if due is not None else None)
+        return self._known[1]
+
+
+next_due = NextDue()
+
+
+def seconds_valid(now: float, generation: int) -> float:
+    """How long a page rendered now may be served: PAGE_CACHE_SECONDS, or less if an essay is due sooner."""
     seconds = float(settings.PAGE_CACHE_SECONDS)
-    if (due := Essay.objects.next_scheduled_at()) is not None:
-        seconds = min(seconds, due.timestamp() - now)
+    if seconds <= 0:
+        return seconds  # nothing is stored: when the next essay is due does not matter
+    if (due := next_due.at(generation, now)) is not None:
+        seconds = min(seconds, due - now)
     return seconds
 
 
@@ -101,7 +126,7 @@ def cached_for_readers(key: Callable[..., str]) -> Callable[[View], View]:
                 return _replay(entry)
             # Generation and lifetime are taken before rendering: a save or a due essay during the render
             # then makes this entry stale instead of letting it hide the change.
-            valid_for = seconds_valid(now)
+            valid_for = seconds_valid(now, generation)
             response = view(request, *args, **kwargs)
             if not getattr(response, "is_rendered", True):
                 response.render()  # a TemplateResponse (Django's sitemap views): its body is what is stored

@@ -96,19 +96,24 @@ def _admin_models(configs):
     ]
 
 
-def _derived_fields(configs):
-    """`<app>.rehearsal.DERIVED_FIELDS`: {"app.Model": ["field", …]}, the columns the release computes on save and
-    guarantees for every row (declared by the release that completes them, e.g. the one carrying the backfill)."""
+def rehearsal_modules(configs):
+    """Each app's `rehearsal` module, what it tells `manage.py rehearse` (also asked by apps/core/rehearsal/traffic.py
+    in the tree the rehearsal runs from); an app without one is skipped, an error inside one is raised."""
     import importlib
 
-    declared = {}
     for config in configs:
         try:
-            module = importlib.import_module(f"{config.name}.rehearsal")
+            yield importlib.import_module(f"{config.name}.rehearsal")
         except ModuleNotFoundError as exc:
             if exc.name != f"{config.name}.rehearsal":
                 raise
-            continue
+
+
+def _derived_fields(configs):
+    """`<app>.rehearsal.DERIVED_FIELDS`: {"app.Model": ["field", …]}, the columns the release computes on save and
+    guarantees for every row (declared by the release that completes them, e.g. the one carrying the backfill)."""
+    declared = {}
+    for module in rehearsal_modules(configs):
         declared.update(getattr(module, "DERIVED_FIELDS", {}))
     return declared
 

@@ -313,23 +313,12 @@ class Traffic:
 def project_hooks(labels: list[str]) -> list[Hook]:
     """`traffic` of `<app>.rehearsal` for the project's apps (`labels`), from the tree `manage.py rehearse` runs
     in: the hooks are the project's, whichever releases it rehearses."""
-    import importlib
-
     from django.apps import apps
 
-    hooks = []
-    for config in apps.get_app_configs():
-        if config.label not in labels:
-            continue
-        try:
-            module = importlib.import_module(f"{config.name}.rehearsal")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{config.name}.rehearsal":
-                raise
-            continue
-        if callable(hook := getattr(module, "traffic", None)):
-            hooks.append(hook)
-    return hooks
+    from .probe import rehearsal_modules
+
+    configs = [config for config in apps.get_app_configs() if config.label in labels]
+    return [hook for module in rehearsal_modules(configs) if callable(hook := getattr(module, "traffic", None))]
 
 
 def _existing_rows(traffic: Traffic, model: dict[str, str], label: str) -> list[str]:

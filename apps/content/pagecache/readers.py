@@ -41,8 +41,9 @@ class NextDue:
         from apps.content.models import Essay
 
         due = Essay.objects.next_scheduled_at()
-        self._known = (generation, due.timestamp() if due is not None else None)
-        return self._known[1]
+        answer = due.timestamp() if due is not None else None
+        self._known = (generation, answer)
+        return answer
 
 
 next_due = NextDue()

@@ -4,9 +4,9 @@
     <release python> <this file> derived   ← JSON [[label, pk], …] on stdin → JSON problems on stdout
 
 This file is executed by path, never imported by the release, so it may use only Django's public API (whatever
-version the release pins) and nothing of the current tree. (The rehearsing tree imports it for
-`rehearsal_modules`, to find its own apps' traffic hooks the same way.) A release is "the project's code at some commit": its
-own apps are the ones whose code lives under its worktree.
+version the release pins) and nothing of the current tree. (The rehearsing tree imports it for `rehearsal_modules`,
+to find its own apps' traffic hooks the same way.) A release is "the project's code at some commit": its own apps
+are the ones whose code lives under its worktree.
 """
 
 import json

@@ -91,10 +91,10 @@ class Report:
         for migration in self.migrations:
             out.append(f"  {migration['name']}: {migration['seconds']:.2f} s")
             for lock in migration["locks"]:
+                # Only locks that make writers wait: one on a relation the migration itself made is never one
+                # (migration.Lock.blocks_writes).
                 if lock["blocks_writes"]:
-                    # Another session cannot name a relation the migration's open transaction created: its oid.
-                    relation = lock["relation"] + (" (made by this migration)" if lock["relation"].isdigit() else "")
-                    out.append(f"    {lock['mode']} on {relation} for {lock['held_seconds']:.2f} s")
+                    out.append(f"    {lock['mode']} on {lock['relation']} for {lock['held_seconds']:.2f} s")
         if self.migrate_failure:
             out.append(f"  ✗ migrate failed: {self.migrate_failure['error']}")
             if self.migrate_failure.get("blocked_by"):

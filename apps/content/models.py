@@ -10,6 +10,9 @@ from django.utils import timezone
 from . import rendering
 from .words import count_words
 
+# What save() derives from the body, so a save limited to update_fields=["body"] writes them too.
+BODY_DERIVED_FIELDS = ("word_count", *rendering.Rendered._fields)
+
 
 class EssayQuerySet(models.QuerySet):
     def published(self) -> EssayQuerySet:
@@ -52,6 +55,14 @@ class Essay(models.Model):
     )
     # Nullable so 0006 is a metadata-only ALTER that old code keeps working with; stored via STORAGES["default"].
     cover = models.ImageField(upload_to="covers/%Y/%m/", null=True, blank=True)
+    # The body rendered at save time, so that pages need not load Markdown (apps/content/rendering.py): written by
+    # save(), not read yet (expand, write both). NULL, not "", for never rendered: 0008 adds them without a default
+    # (a catalogue-only change everywhere; on SQLite a NOT NULL column rebuilds the table and loses 0007's triggers),
+    # and the release still serving keeps inserting rows that leave them out.
+    rendered_html = models.TextField(null=True, blank=True, editable=False)  # noqa: DJ001 - see above
+    rendered_excerpt = models.TextField(null=True, blank=True, editable=False)  # noqa: DJ001 - see above
+    rendered_from = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
+    rendered_with = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="essays")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -67,10 +78,13 @@ class Essay(models.Model):
         return self.title
 
     def save(self, *args, **kwargs) -> None:
-        # Written on every save, so only rows older than 0004 ever need the backfill.
+        # Derived from the body on every save, so only rows written before 0004 (the count) and 0008 (the rendering)
+        # ever need a backfill.
         self.word_count = count_words(self.body)
+        for field, value in rendering.render_essay(self.body)._asdict().items():
+            setattr(self, field, value)
         if "update_fields" in kwargs and kwargs["update_fields"] is not None and "body" in kwargs["update_fields"]:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "word_count"}
+            kwargs["update_fields"] = {*kwargs["update_fields"], *BODY_DERIVED_FIELDS}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:

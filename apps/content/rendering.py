@@ -3,14 +3,21 @@
 Markdown passes raw HTML through by design, so its output is never trusted: nh3 keeps only ALLOWED_TAGS and
 ALLOWED_ATTRIBUTES below, the one allow-list. Both libraries are imported on first use, not at start-up, so a
 cold serverless start that only answers /health/ never pays for them.
+
+An essay's HTML and excerpt are rendered when it is saved and stored beside the body with the digest of the body
+they were made from and RENDERER, the digest of everything else they depend on: a stored copy is current only while
+both still match (is_current), so a body written without save() (QuerySet.update, SQL, a release that predates the
+columns) or a new renderer never passes for it.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import math
 import re
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from django.utils.safestring import SafeString, mark_safe
@@ -33,6 +40,27 @@ MARKDOWN_EXTENSIONS = ("fenced_code", "sane_lists", "smarty")
 WORDS_PER_MINUTE = 230
 EXCERPT_WORDS = 40
 _TAG = re.compile(r"<[^>]*>")
+
+# The libraries stored HTML was made with, written out because asking the installed packages costs more at a
+# cold start than importing markdown itself; tests/content/test_stored_rendering.py holds it to them, so a lock
+# that upgrades either fails until this line follows. REVISION: raise it when the code below changes its output.
+LIBRARIES = "markdown 3.11.3, nh3 0.3.8"
+REVISION = 1
+RENDERER = hashlib.sha256(  # 64 hex digits, the length of Essay.rendered_with
+    repr(
+        (
+            LIBRARIES,
+            REVISION,
+            sorted(ALLOWED_TAGS),
+            sorted((tag, sorted(names)) for tag, names in ALLOWED_ATTRIBUTES.items()),
+            sorted(LINK_SCHEMES),
+            sorted(IMAGE_SCHEMES),
+            sorted(DROPPED_WITH_CONTENT),
+            MARKDOWN_EXTENSIONS,
+            EXCERPT_WORDS,
+        )
+    ).encode()
+).hexdigest()
 
 
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
@@ -75,6 +103,30 @@ def excerpt(text: str, words: int = EXCERPT_WORDS) -> str:
             plain = html.unescape(_TAG.sub("", render_markdown(block))).split()
             return " ".join(plain[:words]) + ("…" if len(plain) > words else "")
     return ""
+
+
+def body_digest(body: str | None) -> str:
+    """Which body a rendering was made from: 64 hex digits, the length of Essay.rendered_from."""
+    return hashlib.sha256((body or "").encode()).hexdigest()
+
+
+class Rendered(NamedTuple):
+    """Essay's stored rendering, field by field."""
+
+    rendered_html: str
+    rendered_excerpt: str
+    rendered_from: str
+    rendered_with: str
+
+
+def render_essay(body: str | None) -> Rendered:
+    """What save() stores: the body's HTML and excerpt, and what they were made from and with."""
+    return Rendered(str(render_markdown(body or "")), excerpt(body or ""), body_digest(body), RENDERER)
+
+
+def is_current(body: str | None, rendered_from: str | None, rendered_with: str | None) -> bool:
+    """Whether a stored rendering may be served for `body`: made from exactly it, by this renderer."""
+    return rendered_with == RENDERER and rendered_from == body_digest(body)
 
 
 def reading_minutes(word_count: int | None) -> int:

@@ -268,6 +268,9 @@ if TASK_RESULT_RETENTION_DAYS < 1:
 SCHEDULED_JOBS = {
     "clearsessions": {"task": "apps.core.scheduling.tasks.clear_expired_sessions", "every": 24 * 3600},
     "prune_task_results": {"task": "apps.core.scheduling.tasks.prune_task_results", "every": 24 * 3600},
+    # Essays whose stored HTML a deploy (rows the previous release wrote) or an upgrade of markdown or nh3 left out
+    # of date, stored again within the hour: until then their pages render the body on every cache miss.
+    "render_essays": {"task": "apps.content.tasks.render_stale_essays", "every": 3600},
 }
 
 # BACKUPS

@@ -1,4 +1,5 @@
-"""0008, the stored rendering's expand: catalogue-only columns the release still serving never notices."""
+"""0008 and 0009, the stored rendering's expand and backfill: catalogue-only columns, then every older essay rendered,
+on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,6 +7,36 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+from apps.content import rendering
+from apps.content.models import Essay
+
+BEFORE = [("content", "0007_page_generation")]
+AFTER = [("content", "0009_backfill_rendered")]
+BODIES = {"plain": "Plain *words*.", "empty": "", "hostile": "Hi <script>alert(1)</script> **there**."}
+
+both_databases = pytest.mark.parametrize(
+    "vendor", [pytest.param("sqlite", id="sqlite"), pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+
+
+@pytest.fixture
+def migrator(transactional_db):
+    """Content back at 0007 with essays written by that release; the schema left at the latest state."""
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    old = executor.loader.project_state(BEFORE).apps
+    author = old.get_model("users", "User").objects.create(username="historian")
+    for slug, body in BODIES.items():
+        old.get_model("content", "Essay").objects.create(
+            slug=slug, title=slug, body=body, author=author, published_at=timezone.now()
+        )
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 @pytest.mark.postgres
@@ -18,3 +49,24 @@ def test_0008_adds_nullable_columns_without_a_default():
     assert sql.count("ADD COLUMN") == 4
     assert sql.count(" NULL;") == 4
     assert "DEFAULT" not in sql and "UPDATE" not in sql
+
+
+@both_databases
+def test_0009_renders_every_older_essay_and_back_and_forth_again(migrator, vendor):
+    assert connection.vendor == vendor
+    executor = MigrationExecutor(connection)
+    executor.migrate(AFTER)
+
+    for slug, body in BODIES.items():
+        essay = Essay.objects.get(slug=slug)
+        assert (essay.rendered_html, essay.rendered_excerpt, essay.rendered_from, essay.rendered_with) == (
+            rendering.render_essay(body)
+        ), slug
+    assert "<script>" not in Essay.objects.get(slug="hostile").rendered_html
+
+    MigrationExecutor(connection).migrate(BEFORE)
+    with connection.cursor() as cursor:
+        columns = {c.name for c in connection.introspection.get_table_description(cursor, "content_essay")}
+    assert not {"rendered_html", "rendered_excerpt", "rendered_from", "rendered_with"} & columns
+    MigrationExecutor(connection).migrate(AFTER)
+    assert Essay.objects.exclude(rendered_with=rendering.RENDERER).count() == 0

@@ -158,10 +158,11 @@ def test_prune_deletes_the_schedules_old_rows_but_each_jobs_newest(queue):
     assert left == kept, f"gone should be {gone}"
 
 
-def test_the_schedule_holds_clearsessions_and_pruning_daily(settings):
+def test_the_schedule_holds_clearsessions_and_pruning_daily_and_rendering_hourly(settings):
     assert {(job.name, job.task.module_path, job.every) for job in scheduled_jobs()} == {
         ("clearsessions", "apps.core.scheduling.tasks.clear_expired_sessions", timedelta(days=1)),
         ("prune_task_results", "apps.core.scheduling.tasks.prune_task_results", timedelta(days=1)),
+        ("render_essays", "apps.content.tasks.render_stale_essays", timedelta(hours=1)),
     }
 
 

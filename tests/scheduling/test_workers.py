@@ -24,10 +24,11 @@ pytestmark = [pytest.mark.postgres, pytest.mark.services]
 
 # Two fresh Django processes starting on a loaded machine, then the periods the test needs.
 START_MARGIN = 120.0
-SCHEDULED_JOBS = ("clearsessions", "prune_task_results")
+SCHEDULED_JOBS = ("clearsessions", "prune_task_results", "render_essays")
 TASK_PATHS = {
     "clearsessions": "apps.core.scheduling.tasks.clear_expired_sessions",
     "prune_task_results": "apps.core.scheduling.tasks.prune_task_results",
+    "render_essays": "apps.content.tasks.render_stale_essays",
 }
 
 

@@ -91,7 +91,8 @@ def test_cron_runs_scheduled_jobs_once_per_day_across_cold_starts(vercel_build, 
     first = vercel_build.invoke("GET", cron_path, env=env, headers=authorization)
     second = vercel_build.invoke("GET", cron_path, env=env, headers=authorization)
     assert first.status == second.status == 200
-    assert first.json()["enqueued"] == ["clearsessions", "prune_task_results"]  # settings.SCHEDULED_JOBS
+    # settings.SCHEDULED_JOBS, in order
+    assert first.json()["enqueued"] == ["clearsessions", "prune_task_results", "render_essays"]
     assert first.json()["ran"] >= 1
     assert second.json()["enqueued"] == []
 

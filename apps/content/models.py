@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from . import rendering
 from .words import count_words
@@ -55,10 +56,10 @@ class Essay(models.Model):
     )
     # Nullable so 0006 is a metadata-only ALTER that old code keeps working with; stored via STORAGES["default"].
     cover = models.ImageField(upload_to="covers/%Y/%m/", null=True, blank=True)
-    # The body rendered at save time, so that pages need not load Markdown (apps/content/rendering.py): written by
-    # save(), not read yet (expand, write both). NULL, not "", for never rendered: 0008 adds them without a default
-    # (a catalogue-only change everywhere; on SQLite a NOT NULL column rebuilds the table and loses 0007's triggers),
-    # and the release still serving keeps inserting rows that leave them out.
+    # The body rendered at save time, so a page never loads Markdown: served only while made from this very body by
+    # this renderer (apps/content/rendering.py). NULL, not "", for never rendered: 0008 adds them without a default
+    # (a catalogue-only change everywhere; on SQLite a NOT NULL column rebuilds the table and loses 0007's triggers)
+    # and 0009 fills them, while the release still serving keeps inserting rows that leave them out.
     rendered_html = models.TextField(null=True, blank=True, editable=False)  # noqa: DJ001 - see above
     rendered_excerpt = models.TextField(null=True, blank=True, editable=False)  # noqa: DJ001 - see above
     rendered_from = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
@@ -95,11 +96,18 @@ class Essay(models.Model):
 
     @property
     def html(self) -> str:
+        if self._stored_rendering_is_current():
+            return mark_safe(self.rendered_html)  # noqa: S308 - stored by save() from render_markdown's output
         return rendering.render_markdown(self.body)
 
     @property
     def excerpt(self) -> str:
+        if self._stored_rendering_is_current():
+            return self.rendered_excerpt
         return rendering.excerpt(self.body)
+
+    def _stored_rendering_is_current(self) -> bool:
+        return rendering.is_current(self.body, self.rendered_from, self.rendered_with)
 
     @property
     def reading_minutes(self) -> int:

@@ -5,9 +5,9 @@ ALLOWED_ATTRIBUTES below, the one allow-list. Both libraries are imported on fir
 cold serverless start that only answers /health/ never pays for them.
 
 An essay's HTML and excerpt are rendered when it is saved and stored beside the body with the digest of the body
-they were made from and RENDERER, the digest of everything else they depend on: a stored copy is current only while
-both still match (is_current), so a body written without save() (QuerySet.update, SQL, a release that predates the
-columns) or a new renderer never passes for it.
+they were made from and RENDERER, the digest of everything else they depend on. A page serves the stored copy only
+while both still match: a body written without save() (QuerySet.update, SQL, a release that predates the columns)
+or a new renderer is rendered again, never shown stale (apps/content/stored_rendering.py refreshes such rows).
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ def page_number(request: HttpRequest) -> int:
 @require_safe
 @cached_for_readers(list_page)
 def essay_list(request: HttpRequest) -> HttpResponse:
-    essays = Essay.objects.published().select_related("author")
+    # The list shows excerpts, never the stored HTML, the row's longest column.
+    essays = Essay.objects.published().select_related("author").defer("rendered_html")
     paginator = Paginator(essays, ESSAYS_PER_PAGE, allow_empty_first_page=True)
     try:
         page = paginator.page(page_number(request))

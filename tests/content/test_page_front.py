@@ -12,9 +12,11 @@ import pytest
 from django.core.cache import caches
 from django.http import HttpResponse
 
+from apps.content.pagecache import front as front_module
 from apps.content.pagecache.entry import PAGE_HEADERS
 from apps.content.pagecache.store import pages
 from apps.core.http.logging import RequestContextFilter
+from apps.core.http.unreadable import ReadableRequest
 from harness.ports import free_port
 from tests.content.conftest import capturing
 from tests.content.front_client import FrontClient
@@ -207,3 +209,22 @@ def test_only_gets_are_answered_by_the_front(front, make_essay, method):
     front.get("/essays/fast/")
     response = getattr(front, method)("/essays/fast/")
     assert response.get("X-Folio-Cache") != "hit"
+
+
+def test_a_page_name_is_worked_out_once_per_request_shape_and_again_after_a_setting_changes(
+    front, make_essay, settings, monkeypatch
+):
+    make_essay("fast")
+    built = []
+    monkeypatch.setattr(front_module, "ReadableRequest", lambda environ: built.append(1) or ReadableRequest(environ))
+
+    for _ in range(3):
+        front.get("/essays/fast/", headers={"Host": "localhost"})
+    assert len(built) == 1, "one request built for three readers of the same page"
+
+    front.get("/essays/fast/", headers={"Host": "127.0.0.1"})
+    assert len(built) == 2, "another host is another name"
+
+    settings.ALLOWED_HOSTS = ["folio.example.org"]
+    assert front.get("/essays/fast/", headers={"Host": "localhost"}).status_code == 400
+    assert len(built) == 3, "a changed setting is heard: the remembered name of an allowed host is not used"

@@ -11,11 +11,13 @@ front stored itself are answered here: their headers are the whole stack's.
 Which requests: GETs of a path that resolves to a view decorated with `cached_for_readers`, without a session
 cookie (a session may be logged in), under the page name the view computes — its own key, and store.page_key from
 Django's own scheme and host logic, so an untrusted Host never matches. Everything else goes to Django untouched.
+A name is worked out once per shape of request (NAME_INPUTS) and remembered.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Callable, Iterable
 from typing import Any
 from wsgiref.types import WSGIApplication
@@ -23,6 +25,7 @@ from wsgiref.types import WSGIApplication
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.wsgi import get_path_info
+from django.core.signals import setting_changed
 from django.http import Http404, HttpResponse
 from django.http.cookie import parse_cookie
 from django.urls import Resolver404, resolve
@@ -35,6 +38,24 @@ from . import handoff
 from .entry import Pending, hit_headers, page_headers
 from .store import CacheUnavailable, page_key, pages
 
+# What a page name is made of besides the settings and the proxy's scheme header (SECURE_PROXY_SSL_HEADER): every
+# key Django reads to build the path (get_script_name, get_path_info), decode the query string (the Content-Type's
+# charset), and find the host and scheme (HttpRequest.get_host, .scheme).
+NAME_INPUTS = (
+    "PATH_INFO",
+    "SCRIPT_NAME",
+    "SCRIPT_URL",
+    "REDIRECT_URL",
+    "QUERY_STRING",
+    "CONTENT_TYPE",
+    "HTTP_HOST",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "wsgi.url_scheme",
+)
+
 
 class PageCacheFront:
     """Wraps Django's WSGI handler: serves stored pages, and stores what the views hand off."""
@@ -44,6 +65,15 @@ class PageCacheFront:
         # Which paths are cached pages, with their view's key and arguments, remembered per URLconf, so a hit does
         # not route and a test's own URLconf never sees another's answers.
         self._cached_view = functools.lru_cache(maxsize=2048)(self._resolve_cached_view)
+        # Each page name, remembered by what it is made of (NAME_INPUTS), so a hit builds no request: that was a
+        # third of a hit. Forgotten when a setting changes (a test's ALLOWED_HOSTS, say); production never does.
+        # 1,024 names: room for every page readers keep hitting, and at most some 20 MB per worker if a client sends
+        # nothing but the longest request lines and headers Gunicorn accepts.
+        self._names = functools.lru_cache(maxsize=1024)(self._name_from)
+        setting_changed.connect(self._forget_names)
+
+    def _forget_names(self, **kwargs: Any) -> None:
+        self._names.cache_clear()
 
     @staticmethod
     def _resolve_cached_view(urlconf: str, path_info: str) -> tuple[Callable[..., str], dict[str, Any]] | None:
@@ -56,16 +86,35 @@ class PageCacheFront:
 
     def _page_name(self, environ: dict[str, Any]) -> tuple[str, str] | None:
         """The request's path and the cache name its view stores the page under; None when the front stays out."""
-        # Routed first, from the path alone: a static file or a probe costs one remembered lookup, no request object.
         if environ.get("REQUEST_METHOD") != "GET":
             return None
-        view = self._cached_view(settings.ROOT_URLCONF, get_path_info(environ) or "/")
-        if view is None:
+        proxy_ssl_header = settings.SECURE_PROXY_SSL_HEADER
+        page = self._names(
+            settings.ROOT_URLCONF,  # a test's own URLconf may be set without a setting_changed signal
+            environ.get(proxy_ssl_header[0]) if proxy_ssl_header else None,
+            *(environ.get(name) for name in NAME_INPUTS),
+        )
+        if page is None:
             return None
-        key, kwargs = view
         cookies = environ.get("HTTP_COOKIE")
         if cookies and settings.SESSION_COOKIE_NAME in parse_cookie(cookies):
             return None
+        return page
+
+    def _name_from(self, urlconf: str, proxy_scheme: str | None, *inputs: str | None) -> tuple[str, str] | None:
+        """_page_name's answer worked out from its inputs alone: from a request rebuilt of exactly them, so nothing
+        else a request carries can change it."""
+        environ: dict[str, Any] = {
+            name: value for name, value in zip(NAME_INPUTS, inputs, strict=True) if value is not None
+        }
+        if proxy_scheme is not None:
+            environ[settings.SECURE_PROXY_SSL_HEADER[0]] = proxy_scheme
+        environ.update({"REQUEST_METHOD": "GET", "wsgi.input": io.BytesIO(b"")})
+        # Routed first, from the path alone: a static file or a probe costs one remembered lookup, no request object.
+        view = self._cached_view(urlconf, get_path_info(environ) or "/")
+        if view is None:
+            return None
+        key, kwargs = view
         request = ReadableRequest(environ)
         if request.unreadable:
             return None  # Django answers it 400 (apps/core/http/unreadable.py), as it does on any other path

@@ -106,7 +106,8 @@ def _replay(entry: Entry) -> HttpResponse:
 def cached_for_readers(key: Callable[..., str]) -> Callable[[View], View]:
     """Serve anonymous GETs of the decorated view from the cache. An entry is named by the path and
     `key(request, **kwargs)` — `one_page` or `numbered_pages(parameter)` — which may raise Http404 for input that
-    names no page. Logged-in users are neither served nor stored."""
+    names no page, and may read nothing but the path and the query string: the front door remembers each name by
+    those (front.NAME_INPUTS). Logged-in users are neither served nor stored."""
 
     def decorator(view: View) -> View:
         @functools.wraps(view)

@@ -13,30 +13,24 @@ from django.utils import timezone
 
 from apps.content import rendering
 from apps.content.models import Essay
+from tests.migrations import both_databases, migrated_back_to
 
 BEFORE = [("content", "0007_page_generation")]
 AFTER = [("content", "0009_backfill_rendered")]
 BODIES = {"plain": "Plain *words*.", "empty": "", "hostile": "Hi <script>alert(1)</script> **there**."}
 
-both_databases = pytest.mark.parametrize(
-    "vendor", [pytest.param("sqlite", id="sqlite"), pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
-
 
 @pytest.fixture
 def migrator(transactional_db):
     """Content back at 0007 with essays written by that release; the schema left at the latest state."""
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    old = executor.loader.project_state(BEFORE).apps
-    author = old.get_model("users", "User").objects.create(username="historian")
-    for slug, body in BODIES.items():
-        old.get_model("content", "Essay").objects.create(
-            slug=slug, title=slug, body=body, author=author, published_at=timezone.now()
-        )
-    yield
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    with migrated_back_to(BEFORE) as executor:
+        old = executor.loader.project_state(BEFORE).apps
+        author = old.get_model("users", "User").objects.create(username="historian")
+        for slug, body in BODIES.items():
+            old.get_model("content", "Essay").objects.create(
+                slug=slug, title=slug, body=body, author=author, published_at=timezone.now()
+            )
+        yield
 
 
 @pytest.mark.postgres

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.content import backfill
 from apps.content.words import WHITESPACE, WORD_PATTERN, count_words, postgres_word_count
+from tests.migrations import both_databases, migrated_back_to
 
 BEFORE = [("content", "0003_essay_visible_idx")]
 AFTER = [("content", "0005_backfill_word_count")]
@@ -45,19 +46,12 @@ ADVERSARIAL_EXPECTED = {
     **{f"between-U+{ord(c):04X}": 2 for c in WHITESPACE}, "every-whitespace-between-words": 3,
 }  # fmt: skip
 
-both_databases = pytest.mark.parametrize(
-    "vendor", [pytest.param("sqlite", id="sqlite"), pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
-
 
 @pytest.fixture
 def migrator(transactional_db):
     """Migrate content back to 0003, hand the executor to the test, and leave the schema at the latest state."""
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    yield executor
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    with migrated_back_to(BEFORE) as executor:
+        yield executor
 
 
 def old_essays(executor: MigrationExecutor, bodies: dict[str, str]) -> None:

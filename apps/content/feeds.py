@@ -53,3 +53,7 @@ class LatestEssaysFeed(Feed):
 
     def item_extra_kwargs(self, item: Essay) -> dict[str, Any]:
         return {"content_html": str(item.html)}
+
+
+# The view the URLconf names (imported on the feed's first request: apps/core/http/deferred_views.py).
+latest_essays = LatestEssaysFeed()

@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.sitemaps import Sitemap
+from django.contrib.sitemaps import views as sitemap_views
 from django.db.models import Max
+from django.http import HttpRequest, HttpResponse
 
 from .models import Essay
 
@@ -36,3 +38,12 @@ class EssaySitemap(Sitemap):
 
 
 SECTIONS = {"essays": EssaySitemap}
+
+
+# The views the URLconf names (imported on a sitemap's first request: apps/core/http/deferred_views.py).
+def index(request: HttpRequest) -> HttpResponse:
+    return sitemap_views.index(request, SECTIONS, sitemap_url_name="content:sitemap_section")
+
+
+def section(request: HttpRequest, section: str) -> HttpResponse:
+    return sitemap_views.sitemap(request, SECTIONS, section=section)

@@ -69,7 +69,7 @@ def test_every_schedule_calls_the_cron_endpoint_with_get(path):
     schedules = load(path)["schedules"]
     assert schedules
     for job in schedules:
-        assert resolve(job["path"]).func is cron.run, job
+        assert resolve(job["path"]).func.view is cron.run, job
         assert len(job["schedule"].split()) == 5, job
         # The endpoint is require_GET, and a path schedule's method defaults to POST (Vercel's build-utils types).
         assert job["requestMethod"] == "GET", job

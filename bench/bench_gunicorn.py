@@ -213,6 +213,9 @@ def run(quick: bool) -> list[Measurement]:
     def series(name: str, attribute: str) -> list[float]:
         return [getattr(result, attribute) for result in results[name]]
 
+    def median(name: str, attribute: str) -> float:
+        return median_and_spread(series(name, attribute))[0]
+
     retried = sum(run.retried for runs in results.values() for run in runs)
     common = {
         "details": {
@@ -232,6 +235,7 @@ def run(quick: bool) -> list[Measurement]:
         limit_name="hello-world (the ceiling)",
         **common,
     )
+    bare_rps = median("bare", "requests_per_second")
     uncached_rps = ratio_measurement(
         "essay page, page cache off (PAGE_CACHE_SECONDS=0), requests/s vs hello-world (Gunicorn, 64 connections)",
         series("uncached", "requests_per_second"),
@@ -239,21 +243,16 @@ def run(quick: bool) -> list[Measurement]:
         unit="req/s",
         goal=UNCACHED_RPS_GOAL,
         command=COMMAND,
-        limit=median_and_spread(series("bare", "requests_per_second"))[0],
+        limit=bare_rps,
         limit_name="a bare startproject page reading the same row (Django's ceiling)",
         details={
             **common["details"],
-            "bare startproject page req/s": median_and_spread(series("bare", "requests_per_second"))[0],
-            "bare startproject page vs hello-world, req/s": round(
-                median_and_spread(series("bare", "requests_per_second"))[0]
-                / median_and_spread(series("hello", "requests_per_second"))[0],
-                3,
-            ),
-            "uncached p50 ms": median_and_spread(series("uncached", "p50_ms"))[0],
-            "uncached p99 ms": median_and_spread(series("uncached", "p99_ms"))[0],
+            "bare startproject page req/s": bare_rps,
+            "bare startproject page vs hello-world, req/s": round(bare_rps / median("hello", "requests_per_second"), 3),
+            "uncached p50 ms": median("uncached", "p50_ms"),
+            "uncached p99 ms": median("uncached", "p99_ms"),
             "uncached vs cached essay page, req/s": round(
-                median_and_spread(series("uncached", "requests_per_second"))[0]
-                / median_and_spread(series("essay", "requests_per_second"))[0],
+                median("uncached", "requests_per_second") / median("essay", "requests_per_second"),
                 3,
             ),
         },
@@ -268,8 +267,8 @@ def run(quick: bool) -> list[Measurement]:
         limit_name="hello-world (the floor)",
         details={
             **common["details"],
-            "essay p50 ms": median_and_spread(series("essay", "p50_ms"))[0],
-            "hello-world p50 ms": median_and_spread(series("hello", "p50_ms"))[0],
+            "essay p50 ms": median("essay", "p50_ms"),
+            "hello-world p50 ms": median("hello", "p50_ms"),
         },
     )
     static_rps = ratio_measurement(
@@ -281,8 +280,8 @@ def run(quick: bool) -> list[Measurement]:
         command=COMMAND,
         details={
             **common["details"],
-            "static p50 ms": median_and_spread(series("static", "p50_ms"))[0],
-            "static p99 ms": median_and_spread(series("static", "p99_ms"))[0],
+            "static p50 ms": median("static", "p50_ms"),
+            "static p99 ms": median("static", "p99_ms"),
         },
     )
     return [essay_rps, essay_p99, uncached_rps, static_rps]

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from harness.project import ROOT
+
 from .fixture_repo import FixtureRepo
 
 MODELS = "apps/content/models.py"
@@ -24,13 +26,10 @@ WITHOUT_WORD_COUNT = {
             "    word_count = models.PositiveIntegerField(null=True, blank=True, editable=False)\n",
             "",
         ),
+        ("        self.word_count = count_words(self.body)\n", ""),
         (
-            "        # Written on every save, so only rows older than 0004 ever need the backfill.\n"
-            "        self.word_count = count_words(self.body)\n"
-            '        if "update_fields" in kwargs and kwargs["update_fields"] is not None and "body" in '
-            'kwargs["update_fields"]:\n'
-            '            kwargs["update_fields"] = {*kwargs["update_fields"], "word_count"}\n',
-            "",
+            'BODY_DERIVED_FIELDS = ("word_count", *rendering.Rendered._fields)',
+            "BODY_DERIVED_FIELDS = rendering.Rendered._fields",
         ),
         ("rendering.reading_minutes(self.word_count)", "rendering.reading_minutes(count_words(self.body))"),
     ],
@@ -41,6 +40,15 @@ WITHOUT_WORD_COUNT = {
     ],
     DETAIL: [('      <span class="visually-hidden">({{ essay.word_count }} words)</span>\n', "")],
 }
+
+
+# The releases below start from Folio's newest migration, whichever it is, so a new one leaves them valid.
+LATEST = max(path.stem for path in (ROOT / "apps" / "content" / "migrations").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def _next(step: int) -> str:
+    """The number of the migration `step` places after LATEST, as Django's makemigrations would write it."""
+    return f"{int(LATEST[:4]) + step:04d}"
 
 
 def _migration(name: str, after: str, body: str, *, atomic: bool = True) -> dict[str, str]:
@@ -58,11 +66,11 @@ def _migration(name: str, after: str, body: str, *, atomic: bool = True) -> dict
     }
 
 
-REMOVE = _migration("0008_remove_word_count", "0007_page_generation",
+REMOVE = _migration(f"{_next(1)}_remove_word_count", LATEST,
                     'OPERATIONS = [migrations.RemoveField("essay", "word_count")]\n')  # fmt: skip
 ADD = _migration(
-    "0009_add_word_count",
-    "0008_remove_word_count",
+    f"{_next(2)}_add_word_count",
+    f"{_next(1)}_remove_word_count",
     "OPERATIONS = [\n"
     '    migrations.AddField("essay", "word_count",\n'
     "                        models.PositiveIntegerField(blank=True, editable=False, null=True)),\n"
@@ -70,8 +78,8 @@ ADD = _migration(
 )
 # 0005 as shipped: only rows still NULL, in primary-key batches.
 BACKFILL_AS_SHIPPED = _migration(
-    "0010_backfill_word_count",
-    "0009_add_word_count",
+    f"{_next(3)}_backfill_word_count",
+    f"{_next(2)}_add_word_count",
     "def fill(apps, schema_editor):\n"
     "    backfill.fill_word_counts(schema_editor.connection)\n\n\n"
     "OPERATIONS = [migrations.RunPython(fill, migrations.RunPython.noop)]\n",
@@ -80,8 +88,8 @@ BACKFILL_AS_SHIPPED = _migration(
 # Step 3 done right: after every serving release writes the column, recount every row that differs (a row the
 # old code edited after the new code counted it is not NULL, only stale), in the same short batches.
 BACKFILL_EVERY_ROW = _migration(
-    "0010_recount_word_count",
-    "0009_add_word_count",
+    f"{_next(3)}_recount_word_count",
+    f"{_next(2)}_add_word_count",
     "RECOUNT = (\n"
     '    "UPDATE content_essay SET word_count = regexp_count(body, %s) WHERE id >= %s AND id < %s"\n'
     '    " AND word_count IS DISTINCT FROM regexp_count(body, %s)"\n'
@@ -97,9 +105,10 @@ BACKFILL_EVERY_ROW = _migration(
     "OPERATIONS = [migrations.RunPython(recount, migrations.RunPython.noop)]\n",
     atomic=False,
 )
+INDEX_MIGRATION = f"{_next(1)}_essay_title_body_idx"
 INDEX = _migration(
-    "0008_essay_title_body_idx",
-    "0007_page_generation",
+    INDEX_MIGRATION,
+    LATEST,
     "OPERATIONS = [\n"
     '    migrations.AddIndex("essay", models.Index(fields=["title", "body"], name="essay_title_body_idx")),\n'
     "]\n",

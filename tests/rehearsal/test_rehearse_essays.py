@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from . import essay_releases
 from .conftest import GENEROUS_WAIT, PHASE_SECONDS, run_rehearse
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services]
@@ -58,7 +59,7 @@ def test_a_plain_create_index_is_reported_as_a_long_lock_with_the_write_wait_it_
 
     assert result.returncode == 1, result.explain()
     report = result.report
-    locks = [lock for lock in report["long_locks"] if lock["migration"] == "content.0008_essay_title_body_idx"]
+    locks = [lock for lock in report["long_locks"] if lock["migration"] == f"content.{essay_releases.INDEX_MIGRATION}"]
     # The table writers wait on, and only it: the new index's own lock (named by its oid while uncommitted) blocks
     # no one.
     assert [(lock["relation"], lock["mode"]) for lock in locks] == [("content_essay", "ShareLock")], result.explain()
